@@ -1,0 +1,97 @@
+// The partition pass: cut a model exported with mmdeploy::Mark nodes at its
+// marks. Every function takes the model by const reference and returns new
+// values; the caller's model is never changed.
+#pragma once
+
+#include <mmdeploy/partition/errors.h>
+#include <mmdeploy/partition/options.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mmdeploy::partition {
+
+// One Mark node of a model, with the attributes of the contract.
+struct MarkRecord {
+  std::string func;
+  int64_t func_id = 0;
+  std::string type;  // "input" or "output"
+  std::string name;
+  int64_t id = 0;
+  int64_t dtype = 0;  // onnx::TensorProto_DataType
+  std::vector<int64_t> shape;
+  std::string node_name;  // the Mark node's own name (may be empty)
+  std::string input;      // tensor entering the mark
+  std::string output;     // tensor leaving the mark
+};
+
+// Parses "func:type" or "func[func_id]:type" (func_id 0 when omitted).
+struct Marker {
+  std::string func;
+  int64_t func_id = 0;
+  std::string type;
+  std::string ToString() const;  // canonical "func[id]:type"
+};
+// Throws MarkerNotFoundError (malformed marker) naming the string.
+Marker ParseMarker(const std::string& text);
+
+// Reads and parses a model file. Throws MalformedModelError naming the file
+// (missing, unreadable, truncated or not an ONNX model).
+onnx::ModelProto LoadModel(const std::string& path);
+// Parses serialized bytes. Throws MalformedModelError.
+onnx::ModelProto ParseModel(const std::string& bytes);
+
+// Every Mark node of the main graph, in graph order.
+std::vector<MarkRecord> ListMarks(const onnx::ModelProto& model);
+
+// The whole model without Mark nodes: each mark's consumers (and graph
+// outputs) read the mark's input instead; the mmdeploy opset import is
+// dropped when unused.
+//   before:  y = mmdeploy.Mark<...>(x);  z = Relu(y)
+//   after:   z = Relu(x)
+// Graph output names are kept (a graph output produced by a Mark keeps its
+// name; its producer is renamed).
+onnx::ModelProto StripMarks(const onnx::ModelProto& model);
+
+// A model indexed once, from which many partitions are cut. Holds its own
+// copy of the model; building it is linear in the model size.
+class MarkedModel {
+ public:
+  // Throws MalformedModelError if the graph is inconsistent.
+  explicit MarkedModel(onnx::ModelProto model, std::string source = "");
+  ~MarkedModel();
+  MarkedModel(MarkedModel&&) noexcept;
+  MarkedModel& operator=(MarkedModel&&) noexcept;
+
+  const onnx::ModelProto& model() const;
+  const std::vector<MarkRecord>& marks() const;
+
+  // Cuts one partition. Throws MarkerNotFoundError, UncoveredTensorError or
+  // PartitionError (no nodes; duplicate or clashing names; output_names count
+  // mismatch; a Mark inside an If/Loop/Scan body used as a boundary).
+  onnx::ModelProto Extract(const PartitionSpec& spec,
+                           const PartitionOptions& options = {}) const;
+
+  // Cuts every partition; the first failure throws with the partition's
+  // index and save_file appended as context.
+  std::vector<onnx::ModelProto> ExtractAll(
+      const std::vector<PartitionSpec>& specs,
+      const PartitionOptions& options = {}) const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes every (path, model) pair: each to a temporary name in the target
+// directory first, renamed into place only after all were written. On any
+// failure no target file is created or changed and the temporaries are
+// removed. Throws PartitionError naming the path.
+void WriteModelsAtomically(
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs);
+
+}  // namespace mmdeploy::partition

@@ -1,0 +1,1 @@
+# partition tests are added here.

@@ -1,0 +1,1 @@
+# torch_ext tests are added here.
