@@ -1,0 +1,311 @@
+"""Cut ONNX models exported with ``mmdeploy::Mark`` nodes at their marks.
+
+The work is done by the C++ partition pass (``mmdeploy_mark._partition``);
+models cross into it as serialized bytes or file paths. A marker selects the
+Mark nodes of one marked function: ``"func:type"`` or ``"func[func_id]:type"``
+(func_id 0 when omitted), e.g. ``"detector_forward:input"`` or
+``"yolo_head[0]:input"``.
+
+Example::
+
+    from mmdeploy_mark.partition import extract_partition, list_marks
+
+    for info in list_marks("end2end_marked.onnx"):
+        print(info.marker, info.name, info.shape)
+    backbone = extract_partition(
+        "end2end_marked.onnx", "detector_forward:input", "yolo_head:input",
+        save_file="yolov3.onnx")
+"""
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import onnx
+
+try:
+    from . import _partition
+except ImportError as e:  # pragma: no cover - depends on the build
+    raise ImportError(
+        "mmdeploy_mark.partition: the compiled module mmdeploy_mark._partition "
+        f"is missing or cannot be loaded ({e}); build it with: "
+        "bash scripts/setup.sh") from e
+
+__all__ = [
+    "MalformedModelError",
+    "MarkInfo",
+    "MarkerNotFoundError",
+    "PartitionError",
+    "UncoveredTensorError",
+    "extract_partition",
+    "extract_partitions",
+    "list_marks",
+    "strip_marks",
+]
+
+#: Base of the pass's errors; a subclass of ValueError.
+PartitionError = _partition.PartitionError
+#: A marker is malformed or selects no Mark node (the message lists the
+#: model's markers).
+MarkerNotFoundError = _partition.MarkerNotFoundError
+#: An output needs a tensor the start marks do not cover (the message names
+#: it); ``expose_uncovered_inputs=True`` makes such tensors extra inputs.
+UncoveredTensorError = _partition.UncoveredTensorError
+#: The model file or bytes cannot be parsed, or the graph is inconsistent.
+MalformedModelError = _partition.MalformedModelError
+
+# The classes are created by the binding; let them present (and pickle) as
+# members of this module, where users find them.
+for _error in (PartitionError, MarkerNotFoundError, UncoveredTensorError,
+               MalformedModelError):
+    _error.__module__ = __name__
+del _error
+
+PathLike = Union[str, "os.PathLike[str]"]
+ModelLike = Union[str, "os.PathLike[str]", onnx.ModelProto]
+Markers = Union[str, Sequence[str]]
+DynamicAxes = Mapping[str, Union[Mapping[int, str], Sequence[int]]]
+
+
+@dataclass(frozen=True)
+class MarkInfo:
+    """One ``mmdeploy::Mark`` node of a model.
+
+    Attributes:
+        func: Name of the marked function, e.g. ``"detector_forward"``.
+        func_id: Index of the call of ``func`` (0 for the first call).
+        type: ``"input"`` or ``"output"``.
+        name: Name of the marked tensor, e.g. ``"pred_maps.0"``; becomes the
+            partition's input or output name.
+        id: Index of the tensor among the function's inputs or outputs.
+        dtype: ONNX element type (``onnx.TensorProto.DataType`` value).
+        shape: Shape recorded at export.
+        input: Name of the tensor entering the Mark node.
+        output: Name of the tensor leaving the Mark node.
+        node_name: Name of the Mark node itself (may be empty).
+    """
+
+    func: str
+    func_id: int
+    type: str
+    name: str
+    id: int
+    dtype: int
+    shape: Tuple[int, ...]
+    input: str
+    output: str
+    node_name: str = ""
+
+    @property
+    def marker(self) -> str:
+        """The canonical marker selecting this mark: ``"func[func_id]:type"``."""
+        return f"{self.func}[{self.func_id}]:{self.type}"
+
+
+def _model_arg(model: Any) -> Union[str, bytes]:
+    """A model argument as the binding takes it: a checked path or bytes.
+
+    Raises:
+        FileNotFoundError: ``model`` is a path that does not exist.
+        TypeError: ``model`` is neither a path nor an onnx.ModelProto.
+    """
+    if isinstance(model, onnx.ModelProto):
+        return model.SerializeToString()
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if isinstance(path, str):
+            if not os.path.exists(path):
+                raise FileNotFoundError(errno.ENOENT,
+                                        "model file does not exist", path)
+            return path
+    raise TypeError("model: expected a path (str or os.PathLike) or an "
+                    f"onnx.ModelProto, got {type(model).__name__}")
+
+
+def _check_markers(value: Any, argument: str) -> None:
+    if isinstance(value, str):
+        return
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(item, str) for item in value):
+        return
+    raise TypeError(f"{argument}: expected a marker string 'func:type' or "
+                    f"a list of them, got {value!r}")
+
+
+def _load(blob: bytes) -> onnx.ModelProto:
+    return onnx.ModelProto.FromString(blob)
+
+
+def extract_partition(model: ModelLike,
+                      start_marker: Markers,
+                      end_marker: Markers,
+                      start_name_map: Optional[Mapping[str, str]] = None,
+                      end_name_map: Optional[Mapping[str, str]] = None,
+                      dynamic_axes: Optional[DynamicAxes] = None,
+                      save_file: Optional[PathLike] = None,
+                      *,
+                      output_names: Optional[Sequence[str]] = None,
+                      expose_uncovered_inputs: bool = False,
+                      infer_shapes: bool = True) -> onnx.ModelProto:
+    """Extracts the part of a marked model between start and end markers.
+
+    Same signature and behaviour as mmdeploy's ``extract_partition``: the
+    tensor entering each Mark selected by ``start_marker`` becomes an input
+    named by the mark's ``name``; the tensor leaving each Mark selected by
+    ``end_marker`` becomes an output named likewise. The partition holds
+    exactly the nodes needed between them (original order), the initializers
+    they use, and no Mark node.
+
+    Args:
+        model: Path of a marked ONNX file, or an ``onnx.ModelProto`` (not
+            modified).
+        start_marker: Marker ``"func:type"`` / ``"func[id]:type"``, or a list
+            of markers, whose marks become the inputs.
+        end_marker: Marker or list of markers whose marks become the outputs.
+        start_name_map: Renames inputs; keys are mark names or
+            ``"<marker>:<name>"``.
+        end_name_map: Renames outputs, keyed likewise.
+        dynamic_axes: ``{tensor: {axis: dim_name}}`` (or ``{tensor: [axis,
+            ...]}``, naming each dim ``"<tensor>_dim_<axis>"``) for inputs
+            and outputs, by their final names.
+        save_file: If given, the partition is also written there (through a
+            temporary file; nothing is written on failure).
+        output_names: Renames the outputs in order; must match their count.
+        expose_uncovered_inputs: Make tensors the outputs need but the starts
+            do not cover (e.g. a second graph input) extra inputs instead of
+            raising ``UncoveredTensorError``.
+        infer_shapes: Re-run ONNX shape inference on the partition so that
+            its shapes agree with ``dynamic_axes``.
+
+    Returns:
+        The partition as a new ``onnx.ModelProto``.
+
+    Raises:
+        FileNotFoundError: ``model`` is a path that does not exist.
+        TypeError: ``model`` or a marker argument has the wrong type.
+        MarkerNotFoundError: a marker is malformed or selects no Mark node.
+        UncoveredTensorError: an output cannot be computed from the inputs.
+        MalformedModelError: the model cannot be parsed or is inconsistent.
+        PartitionError: any other reason the partition cannot be cut (no
+            nodes, clashing names, output_names count mismatch, write
+            failure). All of these are ``ValueError`` subclasses.
+    """
+    source = _model_arg(model)
+    _check_markers(start_marker, "start_marker")
+    _check_markers(end_marker, "end_marker")
+    spec: Dict[str, Any] = {
+        "start": start_marker,
+        "end": end_marker,
+        "output_names": output_names,
+        "start_name_map": start_name_map,
+        "end_name_map": end_name_map,
+        "dynamic_axes": dynamic_axes,
+    }
+    if save_file is not None:
+        spec["save_file"] = os.fspath(save_file)
+    (blob,) = _partition.extract(
+        source, [spec],
+        expose_uncovered_inputs=expose_uncovered_inputs,
+        infer_shapes=infer_shapes)
+    if save_file is not None:
+        _partition.write_models([(os.fspath(save_file), blob)])
+    return _load(blob)
+
+
+def extract_partitions(model: ModelLike,
+                       partition_cfg: Sequence[Mapping[str, Any]],
+                       work_dir: PathLike,
+                       *,
+                       expose_uncovered_inputs: bool = False,
+                       infer_shapes: bool = True) -> List[str]:
+    """Cuts every partition of a deploy config's ``partition_cfg`` and writes
+    each to ``work_dir/save_file``.
+
+    The model is parsed and indexed once. Writing is all or nothing: every
+    file goes to a temporary name first and is renamed into place only after
+    all partitions were cut and written.
+
+    Args:
+        model: Path of a marked ONNX file, or an ``onnx.ModelProto``.
+        partition_cfg: List of dicts with keys ``save_file`` and ``start``,
+            ``end`` (required), ``output_names``, ``start_name_map``,
+            ``end_name_map``, ``dynamic_axes`` (optional; see
+            ``extract_partition``).
+        work_dir: Directory the files are written to (created if missing).
+        expose_uncovered_inputs: See ``extract_partition``.
+        infer_shapes: See ``extract_partition``.
+
+    Returns:
+        The paths written, in the order of ``partition_cfg``.
+
+    Raises:
+        FileNotFoundError: ``model`` is a path that does not exist.
+        TypeError: a wrong type in ``model`` or ``partition_cfg`` (the
+            message names the key, e.g. ``partition_cfg[1]['start']``).
+        ValueError: an unknown or missing key in ``partition_cfg``.
+        PartitionError: (and its subclasses) as in ``extract_partition``;
+            the message names the failing partition and its save_file.
+    """
+    source = _model_arg(model)
+    if not isinstance(partition_cfg, (list, tuple)):
+        raise TypeError("partition_cfg: expected a list of dicts, got "
+                        f"{type(partition_cfg).__name__}")
+    return list(
+        _partition.extract_files(
+            source, list(partition_cfg), os.fspath(work_dir),
+            expose_uncovered_inputs=expose_uncovered_inputs,
+            infer_shapes=infer_shapes))
+
+
+def strip_marks(model: ModelLike,
+                save_file: Optional[PathLike] = None) -> onnx.ModelProto:
+    """Returns the whole model without its Mark nodes (the deployable model).
+
+    Each mark's consumers read the mark's input instead; graph output names
+    are kept; the ``mmdeploy`` opset import is dropped when unused.
+
+    Args:
+        model: Path of a marked ONNX file, or an ``onnx.ModelProto`` (not
+            modified).
+        save_file: If given, the stripped model is also written there
+            (through a temporary file).
+
+    Returns:
+        The stripped model as a new ``onnx.ModelProto``.
+
+    Raises:
+        FileNotFoundError: ``model`` is a path that does not exist.
+        TypeError: ``model`` has the wrong type.
+        MalformedModelError: the model cannot be parsed or is inconsistent.
+        PartitionError: the file cannot be written.
+    """
+    blob = _partition.strip_marks(_model_arg(model))
+    if save_file is not None:
+        _partition.write_models([(os.fspath(save_file), blob)])
+    return _load(blob)
+
+
+def list_marks(model: ModelLike) -> List[MarkInfo]:
+    """Lists the Mark nodes of a model's main graph, in graph order.
+
+    Args:
+        model: Path of an ONNX file, or an ``onnx.ModelProto``.
+
+    Returns:
+        One ``MarkInfo`` per Mark node; ``{m.marker for m in marks}`` are the
+        markers the model offers.
+
+    Raises:
+        FileNotFoundError: ``model`` is a path that does not exist.
+        TypeError: ``model`` has the wrong type.
+        MalformedModelError: the model cannot be parsed.
+    """
+    return [
+        MarkInfo(func=r["func"], func_id=r["func_id"], type=r["type"],
+                 name=r["name"], id=r["id"], dtype=r["dtype"],
+                 shape=tuple(r["shape"]), input=r["input"],
+                 output=r["output"], node_name=r["node_name"])
+        for r in _partition.list_marks(_model_arg(model))
+    ]

@@ -1,0 +1,255 @@
+"""Tests of the mmdeploy-partition executable, run as a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+
+import onnx
+import pytest
+
+import partition_models as pm
+from mmdeploy_mark import partition as P
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BUILD_DIR = pathlib.Path(os.environ.get("MMDEPLOY_MARK_BUILD_DIR",
+                                        REPO / "build"))
+CANDIDATES = [BUILD_DIR / "partition" / "tools" / "mmdeploy-partition",
+              BUILD_DIR / "install" / "bin" / "mmdeploy-partition"]
+EXE = next((p for p in CANDIDATES if p.is_file()), None)
+
+pytestmark = pytest.mark.skipif(
+    EXE is None,
+    reason=f"mmdeploy-partition is not built (looked for "
+    f"{', '.join(map(str, CANDIDATES))}; set MMDEPLOY_MARK_BUILD_DIR or run "
+    f"bash scripts/setup.sh)")
+
+PRED_MAPS = [f"pred_maps.{i}" for i in range(3)]
+ERROR_PREFIX = "mmdeploy-partition: error: "
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=60)
+
+
+def assert_error(result, code, *fragments):
+    assert result.returncode == code, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    errors = [line for line in lines if line.startswith(ERROR_PREFIX)]
+    assert len(errors) == 1, result.stderr
+    message = result.stderr[result.stderr.index(ERROR_PREFIX):]
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.fixture
+def yolo_path(tmp_path):
+    path = tmp_path / "yolo.onnx"
+    onnx.save(pm.yolo_model(), str(path))
+    return path
+
+
+def test_help_explains_every_option_and_exit_code():
+    result = cli("--help")
+    assert result.returncode == 0 and result.stderr == ""
+    for option in ("--list", "--start", "--end", "--output-names",
+                   "--dynamic-axes", "--config", "--work-dir", "--strip",
+                   "--expose-uncovered-inputs", "--no-infer-shapes", "-o",
+                   "--version", "Exit codes", "Examples"):
+        assert option in result.stdout, option
+    for code in range(5):
+        assert f"\n  {code}  " in result.stdout
+
+
+def test_version():
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("mmdeploy-partition ")
+
+
+@pytest.mark.parametrize("args,fragment", [
+    ((), "missing MODEL"),
+    (("m.onnx",), "nothing to do"),
+    (("m.onnx", "--bogus"), "unknown option '--bogus'"),
+    (("m.onnx", "--start", "a:input", "-o", "x.onnx"), "--end is missing"),
+    (("m.onnx", "--start", "a:input", "--end", "b:output"), "needs -o"),
+    (("m.onnx", "--list", "--strip"), "only one of"),
+    (("m.onnx", "--start", "a:input", "--end", "b:output", "-o", "x.onnx",
+      "--dynamic-axes", "input:batch"), "NAME:AXIS:DIM"),
+    (("m.onnx", "--config", "c.json"), "--work-dir"),
+    (("m.onnx", "--list", "--output-names", "a"), "--output-names"),
+    (("m.onnx", "--strip", "-o", "a.onnx", "-o", "b.onnx"), "more than once"),
+    (("m.onnx", "--start"), "--start: missing value"),
+    (("m.onnx", "--start", "a:input,,b:input", "--end", "c:output", "-o",
+      "x.onnx"), "empty item"),
+])
+def test_bad_arguments_exit_2(args, fragment):
+    result = cli(*args)
+    assert_error(result, 2, fragment)
+    assert "usage:" in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_model_exits_3(tmp_path):
+    missing = tmp_path / "missing.onnx"
+    assert_error(cli(missing, "--list"), 3, str(missing), "does not exist")
+
+
+@pytest.mark.parametrize("content", [b"garbage bytes, not protobuf",
+                                     pm.yolo_model().SerializeToString()[:-40]])
+def test_garbage_or_truncated_model_exits_3(tmp_path, content):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(content)
+    result = cli(path, "--start", "detector_forward:input", "--end",
+                 "yolo_head:input", "-o", tmp_path / "out.onnx")
+    assert_error(result, 3, "bad.onnx")
+    assert sorted(os.listdir(tmp_path)) == ["bad.onnx"]
+
+
+def test_unknown_marker_exits_1_and_lists_markers(yolo_path, tmp_path):
+    out = tmp_path / "out.onnx"
+    result = cli(yolo_path, "--start", "detector_forward:input", "--end",
+                 "yolo_heda:input", "-o", out)
+    assert_error(result, 1, "yolo_heda:input", "detector_forward",
+                 "yolo_head")
+    assert not out.exists()
+
+
+def test_uncovered_input_exits_1_unless_exposed(tmp_path):
+    model = tmp_path / "two_stage.onnx"
+    onnx.save(pm.two_stage_model(), str(model))
+    out = tmp_path / "head.onnx"
+    args = [model, "--start", "roi_extractor[0]:output", "--end",
+            "detector_forward:output", "-o", out]
+    assert_error(cli(*args), 1, "scale_factor")
+    assert not out.exists()
+    # Both roi_extractor marks are named roi_feats: rename one via config.
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps([dict(
+        save_file="head.onnx", start=["roi_extractor[0]:output",
+                                      "roi_extractor[1]:output"],
+        end="detector_forward:output",
+        start_name_map={"roi_extractor[1]:output:roi_feats": "roi_feats_1"})]))
+    result = cli(model, "--config", config, "--work-dir", tmp_path,
+                 "--expose-uncovered-inputs")
+    assert result.returncode == 0, result.stderr
+    assert "scale_factor" in pm.graph_input_names(onnx.load(str(out)))
+
+
+def test_one_partition_is_written_and_logged(yolo_path, tmp_path):
+    out = tmp_path / "sub" / "yolov3.onnx"
+    result = cli(yolo_path, "--start", "detector_forward:input", "--end",
+                 "yolo_head:input", "--output-names", "a,b,c",
+                 "--dynamic-axes", "input:0:batch,a:0:batch", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert f"wrote {out}" in result.stdout
+    assert "input" in result.stdout and "float32[batch, 3, 8, 8]" in result.stdout
+    written = onnx.load(str(out))
+    onnx.checker.check_model(written, full_check=True)
+    expected = P.extract_partition(
+        str(yolo_path), "detector_forward:input", "yolo_head:input",
+        output_names=["a", "b", "c"],
+        dynamic_axes={"input": {0: "batch"}, "a": {0: "batch"}})
+    expected.graph.name = written.graph.name
+    assert written.graph == expected.graph
+
+
+def test_config_writes_every_partition(yolo_path, tmp_path):
+    config = tmp_path / "partitions.json"
+    config.write_text(json.dumps({"partition_cfg": [
+        dict(save_file="yolov3.onnx", start=["detector_forward:input"],
+             end=["yolo_head:input"], output_names=PRED_MAPS,
+             dynamic_axes={"input": {"0": "batch"}}),
+        dict(save_file="post.onnx", start="yolo_head:input",
+             end="detector_forward:output",
+             dynamic_axes={"dets": [0], "labels": [0]}),
+    ]}))
+    work_dir = tmp_path / "work"
+    result = cli(yolo_path, "--config", config, "--work-dir", work_dir)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(work_dir)) == ["post.onnx", "yolov3.onnx"]
+    for name in ("yolov3.onnx", "post.onnx"):
+        assert f"wrote {work_dir / name}" in result.stdout
+        onnx.checker.check_model(onnx.load(str(work_dir / name)),
+                                 full_check=True)
+    post = onnx.load(str(work_dir / "post.onnx"))
+    dims = post.graph.output[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "dets_dim_0"
+
+
+def test_config_with_failing_partition_writes_nothing(yolo_path, tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps([
+        dict(save_file="ok.onnx", start="detector_forward:input",
+             end="yolo_head:input"),
+        dict(save_file="bad.onnx", start="yolo_head:input", end="nope:output"),
+    ]))
+    work_dir = tmp_path / "work"
+    assert_error(cli(yolo_path, "--config", config, "--work-dir", work_dir),
+                 1, "nope:output", "bad.onnx")
+    assert not work_dir.exists() or os.listdir(work_dir) == []
+
+
+@pytest.mark.parametrize("content,code,fragment", [
+    ("[{", 3, "not valid JSON"),
+    ("[{\"save_file\": \"a.onnx\", \"strat\": \"x\"}]", 2,
+     "unknown key 'strat'"),
+    ("[{\"save_file\": \"a.onnx\", \"start\": 1, \"end\": \"b:output\"}]", 2,
+     "[0].start"),
+    ("[{\"save_file\": \"a.onnx\", \"start\": \"a:input\"}]", 2,
+     "missing key 'end'"),
+    ("{\"other\": []}", 2, "partition_cfg"),
+    ("[]", 2, "empty"),
+])
+def test_bad_config_file(yolo_path, tmp_path, content, code, fragment):
+    config = tmp_path / "c.json"
+    config.write_text(content)
+    result = cli(yolo_path, "--config", config, "--work-dir", tmp_path / "w")
+    assert_error(result, code, fragment, "c.json")
+    assert not (tmp_path / "w").exists()
+
+
+def test_missing_config_file_exits_3(yolo_path, tmp_path):
+    result = cli(yolo_path, "--config", tmp_path / "none.json", "--work-dir",
+                 tmp_path)
+    assert_error(result, 3, "none.json")
+
+
+def test_list_prints_marks_and_markers(yolo_path):
+    result = cli(yolo_path, "--list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["marker", "name", "id", "dtype", "shape"]
+    rows = [line.split(None, 4) for line in lines[1:7]]
+    assert rows[1] == ["yolo_head[0]:input", "pred_maps.0", "0", "float32",
+                       "[1, 3, 8, 8]"]
+    assert rows[3][:3] == ["yolo_head[0]:input", "pred_maps.2", "2"]
+    assert rows[5][:4] == ["detector_forward[0]:output", "labels", "1",
+                           "int64"]
+    assert lines[-1] == ("6 marks, 3 markers: detector_forward[0]:input "
+                         "yolo_head[0]:input detector_forward[0]:output")
+
+
+def test_strip_writes_the_model_without_marks(yolo_path, tmp_path):
+    out = tmp_path / "end2end.onnx"
+    result = cli(yolo_path, "--strip", "-o", out, "--check")
+    assert result.returncode == 0, result.stderr
+    stripped = onnx.load(str(out))
+    assert stripped == P.strip_marks(str(yolo_path))
+    assert not any(pm.is_mark(n) for n in stripped.graph.node)
+
+
+def test_write_failure_exits_4(yolo_path, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a directory")
+    result = cli(yolo_path, "--strip", "-o", blocker / "out.onnx")
+    assert_error(result, 4, str(blocker))
+
+
+def test_quiet_prints_nothing(yolo_path, tmp_path):
+    result = cli(yolo_path, "--strip", "-o", tmp_path / "s.onnx", "-q")
+    assert result.returncode == 0
+    assert result.stdout == "" and result.stderr == ""
