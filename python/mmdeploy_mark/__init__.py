@@ -7,7 +7,7 @@ from ._loader import PluginLoadError, load_plugin
 from .marker import MarkCounter, mark, mark_tensor, reset_mark_function_count
 from .rewriter import (FUNCTION_REWRITER, FunctionRewriter, RewriteCall,
                        RewriterContext, RewriterWarning)
-from .symbolic import MarksFoldedWarning, register_symbolics
+from .symbolic import register_symbolics
 
 load_plugin()
 register_symbolics()
@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FUNCTION_REWRITER", "FunctionRewriter", "MarkCounter",
-    "MarksFoldedWarning", "PluginLoadError", "RewriteCall", "RewriterContext",
+    "PluginLoadError", "RewriteCall", "RewriterContext",
     "RewriterWarning", "load_plugin", "mark", "mark_tensor",
     "register_symbolics", "reset_mark_function_count",
 ]

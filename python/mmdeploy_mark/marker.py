@@ -4,7 +4,8 @@ Naming follows mmdeploy: each top-level argument (or return value) takes the
 next name from ``inputs`` (``outputs``); tensors nested in lists, tuples and
 dicts get the path appended: ``pred_maps.0``, ``feats.p3``. ``func_id``
 counts the calls of each function name; the counts restart whenever a
-RewriterContext opens, so every export gets the same ids.
+RewriterContext opens and for every trace (torch.jit.trace,
+torch.onnx.export), so every export gets the same ids.
 """
 from __future__ import annotations
 
@@ -41,10 +42,35 @@ class MarkCounter:
 _UNSCOPED_COUNTER = MarkCounter()
 
 
+class _TraceCounter:
+    """One counter per trace. torch.jit.trace runs the model again to check
+    the trace, and torch.onnx.export traces once more: each run must number
+    the calls from 0, or the graphs (and the markers) differ between runs."""
+
+    def __init__(self) -> None:
+        self.state: Any = None  # the tracing state the counter belongs to
+        self.counter = MarkCounter()
+
+    def for_state(self, state: Any) -> MarkCounter:
+        # Holding the state keeps its Python wrapper alive, so `is` compares
+        # tracing sessions, not recycled ids.
+        if state is not self.state:
+            self.state = state
+            self.counter = MarkCounter()
+        return self.counter
+
+
+_TRACE_COUNTER = _TraceCounter()
+
+
 def current_counter() -> MarkCounter:
-    """The counter of the innermost RewriterContext, else the unscoped one."""
+    """The counter that numbers the current call: the running trace's, else
+    the innermost RewriterContext's, else the unscoped one."""
     from .rewriter import current_context
 
+    state = torch._C._get_tracing_state()
+    if state is not None:
+        return _TRACE_COUNTER.for_state(state)
     context = current_context()
     return context.mark_counter if context is not None else _UNSCOPED_COUNTER
 
@@ -152,9 +178,11 @@ def mark_tensors(values: Any, func: str, func_id: int, io_type: str,
         elif isinstance(value, dict):
             result = {k: visit(v, path + (k,), depth + 1)
                       for k, v in value.items()}
-        if depth == 0 and (is_inspecting or next_id != ids_before):
+        marked_here = next_id != ids_before
+        if depth == 0 and (is_inspecting or marked_here):
             names.index += 1
-        return result
+        # A container holding no tensor is handed on as the same object.
+        return result if marked_here else value
 
     return visit(values, (), level)
 

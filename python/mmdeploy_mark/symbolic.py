@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import warnings
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
@@ -36,10 +35,6 @@ _ONNX_DTYPE = {
     "Bool": 9, "Half": 10, "Double": 11, "ComplexFloat": 14,
     "ComplexDouble": 15, "BFloat16": 16,
 }
-
-
-class MarksFoldedWarning(UserWarning):
-    """Some marks were removed by the exporter (e.g. by constant folding)."""
 
 
 def _marks_enabled() -> bool:
@@ -101,19 +96,7 @@ def mark_symbolic(g, x, func, func_id, type, name, id, attrs):
         kwargs["shape_i"] = shape
     kwargs.update(_attr_kwargs(json.loads(attrs or "{}")))
     kwargs[_PENDING_ATTR + "_i"] = 1
-    _ExportRecord.current_count_add(1)
     return g.op("Identity", x, **kwargs)
-
-
-class _ExportRecord:
-    """Marks emitted during the export running now (for the folding check)."""
-
-    _stack: List[int] = []
-
-    @classmethod
-    def current_count_add(cls, n: int) -> None:
-        if cls._stack:
-            cls._stack[-1] += n
 
 
 def _blocks_nodes(block) -> List[Any]:
@@ -161,20 +144,8 @@ def finalize_marks(graph: torch._C.Graph) -> int:
 def _wrap_model_to_graph(model_to_graph):
     @functools.wraps(model_to_graph)
     def model_to_graph_with_marks(*args, **kwargs):
-        _ExportRecord._stack.append(0)
-        try:
-            graph, params, out = model_to_graph(*args, **kwargs)
-            emitted = _ExportRecord._stack[-1]
-        finally:
-            _ExportRecord._stack.pop()
-        turned = finalize_marks(graph)
-        if turned < emitted:
-            warnings.warn(
-                f"{emitted - turned} of {emitted} marks were removed by the "
-                f"exporter, most likely by constant folding because they mark "
-                f"constants or parameters; mark tensors computed from the "
-                f"inputs, or export with do_constant_folding=False",
-                MarksFoldedWarning, stacklevel=2)
+        graph, params, out = model_to_graph(*args, **kwargs)
+        finalize_marks(graph)
         return graph, params, out
 
     model_to_graph_with_marks._mmdeploy_mark_wrapped = True
