@@ -1,0 +1,1 @@
+_base_ = ['../_base_/base_dynamic.py', '../../_base_/backends/onnxruntime.py']
