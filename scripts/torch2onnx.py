@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Export a PyTorch model to ONNX with marks, partition it, and verify it.
+
+Example (the seed's YOLOv3 partition, bundled model, random weights):
+
+  .venv/bin/python scripts/torch2onnx.py \\
+      configs/mmdet/detection/yolov3_partition_onnxruntime_static.py \\
+      configs/models/yolov3_d53_tiny.py none random \\
+      --work-dir work-dirs/yolov3 --partition --verify
+
+Writes to --work-dir: the deployable full model (onnx_config.save_file, no
+Mark nodes), the marked model (<save_file stem>.marked.onnx, for
+re-partitioning later), every partition, and summary.json.
+
+Exit codes: 0 success; 1 verification failed; 2 bad arguments or config;
+3 a partition could not be cut; 4 missing input file.
+"""
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+
+EXIT_VERIFY, EXIT_CONFIG, EXIT_PARTITION, EXIT_MISSING = 1, 2, 3, 4
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="torch2onnx.py", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("deploy_cfg", help="deploy config, e.g. configs/mmdet/detection/"
+                        "yolov3_partition_onnxruntime_static.py")
+    parser.add_argument("model_cfg", help="model config, e.g. configs/models/yolov3_d53_tiny.py")
+    parser.add_argument("checkpoint", help="state_dict checkpoint (.pth), or 'none' for "
+                        "random weights")
+    parser.add_argument("img", help="image file used as the export input, or 'random'")
+    parser.add_argument("--work-dir", default="work-dirs/torch2onnx",
+                        help="output directory (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--partition", action="store_true",
+                        help="cut the partitions the deploy config's partition_config lists "
+                        "(an error if it has none)")
+    parser.add_argument("--verify", action="store_true",
+                        help="run the full model and every partition in onnxruntime and "
+                        "compare with PyTorch (table of max abs errors; exit 1 past "
+                        "--atol/--rtol)")
+    parser.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance of --verify")
+    parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of --verify")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="[torch2onnx] %(message)s")
+    log = logging.getLogger("torch2onnx")
+    for path in (args.deploy_cfg, args.model_cfg):
+        if not Path(path).is_file():
+            print(f"torch2onnx: error: config '{path}' does not exist", file=sys.stderr)
+            return EXIT_MISSING
+    checkpoint = None if args.checkpoint.lower() == "none" else args.checkpoint
+    if checkpoint and not Path(checkpoint).is_file():
+        print(f"torch2onnx: error: checkpoint '{checkpoint}' does not exist "
+              f"(pass 'none' for random weights)", file=sys.stderr)
+        return EXIT_MISSING
+
+    import mmdeploy_mark
+    from mmdeploy_mark.pipeline import VerificationError, torch2onnx
+
+    try:
+        summary = torch2onnx(args.deploy_cfg, args.model_cfg, checkpoint, args.img,
+                             args.work_dir, device=args.device, partition=args.partition,
+                             verify_outputs=args.verify, atol=args.atol, rtol=args.rtol)
+    except VerificationError as e:
+        print(f"torch2onnx: error: {e}", file=sys.stderr)
+        return EXIT_VERIFY
+    except FileNotFoundError as e:
+        print(f"torch2onnx: error: {e}", file=sys.stderr)
+        return EXIT_MISSING
+    except mmdeploy_mark.PartitionError as e:
+        print(f"torch2onnx: error: {e}", file=sys.stderr)
+        return EXIT_PARTITION
+    except (ValueError, TypeError, SyntaxError, ImportError) as e:
+        print(f"torch2onnx: error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    log.info("full model:   %s", summary["full_model"]["file"])
+    log.info("marked model: %s", summary["marked_model"])
+    for part in summary["partitions"]:
+        log.info("partition:    %s  inputs %s  outputs %s", part["file"],
+                 [i["name"] for i in part["inputs"]], [o["name"] for o in part["outputs"]])
+    if "verification_table" in summary:
+        print(summary["verification_table"])
+    log.info("summary:      %s", Path(args.work_dir) / "summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
