@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import mmdeploy_mark
+import mmdeploy_mark.rewriters  # noqa: F401 - registered before the snapshot below
 from mmdeploy_mark import marker, rewriter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
