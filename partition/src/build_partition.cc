@@ -1,0 +1,312 @@
+#include "build_partition.h"
+
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "graph_rewrite.h"
+#include "mark_list.h"
+#include "shape_info.h"
+
+namespace mmdeploy::partition {
+namespace {
+
+// Who asked for a tensor to be renamed: for messages about clashes.
+struct NameOwner {
+  const Boundary* boundary;
+  BoundaryRole role;
+};
+
+const std::string& Lookup(const Renames& renames, const std::string& name) {
+  const auto it = renames.find(name);
+  return it == renames.end() ? name : it->second;
+}
+
+void AddBodyNames(const onnx::GraphProto& body,
+                  std::unordered_set<std::string>* names) {
+  for (const auto& input : body.input()) names->insert(input.name());
+  for (const auto& output : body.output()) names->insert(output.name());
+  for (const auto& init : body.initializer()) names->insert(init.name());
+  for (const auto& node : body.node()) {
+    names->insert(node.input().begin(), node.input().end());
+    names->insert(node.output().begin(), node.output().end());
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_g()) AddBodyNames(attr.g(), names);
+      for (const auto& inner : attr.graphs()) AddBodyNames(inner, names);
+    }
+  }
+}
+
+std::string GraphName(const std::string& save_file) {
+  const std::string stem = std::filesystem::path(save_file).stem().string();
+  return stem.empty() ? "partition" : stem;
+}
+
+std::string JoinMarkers(const std::vector<std::string>& markers) {
+  std::string joined;
+  for (const auto& marker : markers) {
+    if (!joined.empty()) joined += ",";
+    joined += marker;
+  }
+  return joined;
+}
+
+void CopyModelFields(const onnx::ModelProto& model, const PartitionSpec& spec,
+                     const std::string& source, onnx::ModelProto* out) {
+  out->set_ir_version(model.ir_version());
+  *out->mutable_opset_import() = model.opset_import();
+  out->set_producer_name(model.producer_name());
+  out->set_producer_version(model.producer_version());
+  out->set_domain(model.domain());
+  out->set_model_version(model.model_version());
+  out->set_doc_string(model.doc_string());
+  *out->mutable_functions() = model.functions();
+  std::vector<std::pair<std::string, std::string>> ours;
+  if (!source.empty()) ours.emplace_back(kMetadataSource, source);
+  ours.emplace_back(kMetadataStart, JoinMarkers(spec.start));
+  ours.emplace_back(kMetadataEnd, JoinMarkers(spec.end));
+  for (const auto& prop : model.metadata_props()) {
+    bool replaced = false;
+    for (const auto& entry : ours) replaced |= entry.first == prop.key();
+    if (!replaced) *out->add_metadata_props() = prop;
+  }
+  for (const auto& [key, value] : ours) {
+    auto* prop = out->add_metadata_props();
+    prop->set_key(key);
+    prop->set_value(value);
+  }
+}
+
+// Declares an initializer as a graph input, which IR versions below 4 need.
+void AddInitializerInput(const onnx::TensorProto& init,
+                         onnx::GraphProto* graph) {
+  auto* input = graph->add_input();
+  input->set_name(init.name());
+  auto* tensor_type = input->mutable_type()->mutable_tensor_type();
+  tensor_type->set_elem_type(init.data_type());
+  auto* shape = tensor_type->mutable_shape();
+  for (const int64_t dim : init.dims()) shape->add_dim()->set_dim_value(dim);
+}
+
+}  // namespace
+
+onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
+                                const GraphIndex& index,
+                                const std::vector<Boundary>& starts,
+                                const std::vector<Boundary>& ends,
+                                const NodeCollection& collection,
+                                const PartitionSpec& spec,
+                                const std::string& source) {
+  const auto& graph = index.graph();
+
+  // Marks inside the partition vanish: their readers read the mark's input.
+  Renames mark_input;
+  size_t compute_nodes = 0;
+  for (const int node : collection.nodes) {
+    if (index.IsMark(node)) {
+      mark_input.emplace(graph.node(node).output(0), graph.node(node).input(0));
+    } else {
+      ++compute_nodes;
+    }
+  }
+  auto mark_source = [&](std::string name) {
+    for (auto it = mark_input.find(name); it != mark_input.end();
+         it = mark_input.find(name)) {
+      name = it->second;
+    }
+    return name;
+  };
+
+  std::unordered_map<std::string, const Boundary*> start_of_tensor;
+  for (const auto& start : starts) start_of_tensor.emplace(start.tensor, &start);
+  std::unordered_set<std::string> exposed;
+  for (const auto& tensor : collection.uncovered) exposed.insert(tensor.name);
+
+  // Boundary tensors take the boundary names. Two outputs computed by the
+  // same tensor cannot both rename it: the later one gets an Identity.
+  Renames renames;
+  std::unordered_map<std::string, NameOwner> owner_of_name;
+  for (const auto& start : starts) {
+    if (collection.used_inputs.count(start.tensor) == 0) continue;
+    renames.emplace(start.tensor, start.name);
+    owner_of_name.emplace(start.name, NameOwner{&start, BoundaryRole::kStart});
+  }
+  std::vector<std::pair<std::string, std::string>> identities;  // from, to
+  for (const auto& end : ends) {
+    const std::string from = mark_source(end.tensor);
+    const bool is_input =
+        start_of_tensor.count(from) != 0 || exposed.count(from) != 0;
+    if (is_input && compute_nodes == 0) {
+      throw PartitionError(
+          "partition has no nodes: output " +
+          DescribeBoundary(index, end, BoundaryRole::kEnd) +
+          " is the same tensor '" + from +
+          "' as an input; choose end markers downstream of the start "
+          "markers");
+    }
+    if (is_input) {
+      const auto it = start_of_tensor.find(from);
+      const std::string input =
+          it != start_of_tensor.end()
+              ? DescribeBoundary(index, *it->second, BoundaryRole::kStart)
+              : "uncovered input '" + from + "'";
+      throw PartitionError(
+          "output " + DescribeBoundary(index, end, BoundaryRole::kEnd) +
+          " is the partition input " + input +
+          " itself (tensor '" + from +
+          "'): nothing is computed between them; remove it from the end "
+          "markers or choose a marker downstream");
+    }
+    owner_of_name.emplace(end.name, NameOwner{&end, BoundaryRole::kEnd});
+    if (const auto it = renames.find(from); it != renames.end()) {
+      identities.emplace_back(it->second, end.name);
+    } else {
+      renames.emplace(from, end.name);
+    }
+  }
+  if (compute_nodes == 0 && identities.empty()) {
+    throw PartitionError(
+        "partition has no nodes between start markers [" +
+        JoinMarkers(spec.start) + "] and end markers [" +
+        JoinMarkers(spec.end) +
+        "]: its outputs are constants; choose end markers downstream of the "
+        "start markers");
+  }
+
+  // A boundary name must not be taken by another tensor of the partition,
+  // or two values would share a name. Names inside bodies count too, since
+  // a body defining the name would shadow the renamed outer tensor.
+  std::unordered_set<std::string> existing;
+  for (const int node : collection.nodes) {
+    if (index.IsMark(node)) continue;
+    const auto& proto = graph.node(node);
+    for (const auto& input : proto.input()) existing.insert(mark_source(input));
+    existing.insert(proto.output().begin(), proto.output().end());
+    for (const auto& attr : proto.attribute()) {
+      if (attr.has_g()) AddBodyNames(attr.g(), &existing);
+      for (const auto& body : attr.graphs()) AddBodyNames(body, &existing);
+    }
+  }
+  for (const int init : collection.initializers) {
+    existing.insert(graph.initializer(init).name());
+  }
+  for (const int init : collection.sparse_initializers) {
+    existing.insert(graph.sparse_initializer(init).values().name());
+  }
+  existing.insert(exposed.begin(), exposed.end());
+  auto check_clash = [&](const std::string& from, const std::string& to) {
+    if (from == to || existing.count(to) == 0) return;
+    const NameOwner& owner = owner_of_name.at(to);
+    throw PartitionError(
+        "cannot name " +
+        DescribeBoundary(index, *owner.boundary, owner.role) + " '" + to +
+        "': the partition already has another tensor named '" + to +
+        "'; choose another name with start_name_map, end_name_map or "
+        "output_names");
+  };
+  for (const auto& [from, to] : renames) check_clash(from, to);
+  for (const auto& identity : identities) check_clash("", identity.second);
+
+  Renames reads = renames;
+  for (const auto& entry : mark_input) {
+    reads[entry.first] = Lookup(renames, mark_source(entry.first));
+  }
+
+  onnx::ModelProto out;
+  CopyModelFields(model, spec, source, &out);
+  auto* part = out.mutable_graph();
+  part->set_name(GraphName(spec.save_file));
+
+  for (const int node : collection.nodes) {
+    if (index.IsMark(node)) continue;
+    auto* copy = part->add_node();
+    *copy = graph.node(node);
+    for (auto& input : *copy->mutable_input()) input = Lookup(reads, input);
+    for (auto& output : *copy->mutable_output()) {
+      output = Lookup(renames, output);
+    }
+    for (auto& attr : *copy->mutable_attribute()) {
+      auto fix_body = [&](onnx::GraphProto* body) {
+        StripMarksInGraph(body);
+        RenameOuterReads(reads, body);
+      };
+      if (attr.has_g()) fix_body(attr.mutable_g());
+      for (auto& body : *attr.mutable_graphs()) fix_body(&body);
+    }
+  }
+  for (const auto& [from, to] : identities) {
+    auto* identity = part->add_node();
+    identity->set_name("mmdeploy_mark_output_" + to);
+    identity->set_op_type("Identity");
+    identity->add_input(from);
+    identity->add_output(to);
+  }
+
+  for (const int init : collection.initializers) {
+    auto* copy = part->add_initializer();
+    *copy = graph.initializer(init);
+    copy->set_name(Lookup(renames, copy->name()));
+  }
+  for (const int init : collection.sparse_initializers) {
+    auto* copy = part->add_sparse_initializer();
+    *copy = graph.sparse_initializer(init);
+    copy->mutable_values()->set_name(
+        Lookup(renames, copy->values().name()));
+  }
+
+  std::unordered_set<std::string> ports;
+  for (const auto& start : starts) {
+    if (collection.used_inputs.count(start.tensor) == 0) continue;
+    auto* input = part->add_input();
+    input->set_name(start.name);
+    std::vector<std::string> tensors{start.tensor};
+    if (start.mark != GraphIndex::kNone) {
+      tensors.push_back(index.marks()[start.mark].output);
+    }
+    BoundaryType(index, tensors, start.mark, input->mutable_type());
+    ports.insert(start.name);
+  }
+  for (const auto& tensor : collection.uncovered) {
+    auto* input = part->add_input();
+    input->set_name(tensor.name);
+    BoundaryType(index, {tensor.name}, GraphIndex::kNone,
+                 input->mutable_type());
+    ports.insert(tensor.name);
+  }
+  if (out.ir_version() < 4) {
+    for (const auto& init : part->initializer()) {
+      AddInitializerInput(init, part);
+    }
+  }
+  for (const auto& end : ends) {
+    auto* output = part->add_output();
+    output->set_name(end.name);
+    std::vector<std::string> tensors{end.tensor};
+    if (end.mark != GraphIndex::kNone) {
+      tensors.push_back(index.marks()[end.mark].input);
+    }
+    tensors.push_back(mark_source(end.tensor));
+    BoundaryType(index, tensors, end.mark, output->mutable_type());
+    ports.insert(end.name);
+  }
+
+  // Intermediates keep the types the model declared for them.
+  for (const int node : collection.nodes) {
+    if (index.IsMark(node)) continue;
+    for (const auto& tensor : graph.node(node).output()) {
+      const std::string& name = Lookup(renames, tensor);
+      if (tensor.empty() || ports.count(name) != 0) continue;
+      if (const onnx::TypeProto* type = index.FindType(tensor)) {
+        auto* info = part->add_value_info();
+        info->set_name(name);
+        *info->mutable_type() = *type;
+      }
+    }
+  }
+
+  DropUnusedMarkDomain(&out);
+  return out;
+}
+
+}  // namespace mmdeploy::partition

@@ -1,0 +1,38 @@
+// Types and shapes of a partition's inputs, outputs and intermediates.
+#pragma once
+
+#include <mmdeploy/partition/options.h>
+#include <mmdeploy/partition/partition.h>
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <vector>
+
+#include "graph_index.h"
+
+namespace mmdeploy::partition {
+
+// The type of a partition input or output: the declared type (graph input,
+// output or value_info) of the first of `tensors` that has one, else the
+// element type and shape recorded by the Mark at position `mark` of
+// index.marks() (GraphIndex::kNone for none; a Mark without a `shape`
+// attribute gives no shape, an empty one a scalar). Returns false when
+// neither is known.
+bool BoundaryType(const GraphIndex& index,
+                  const std::vector<std::string>& tensors, int mark,
+                  onnx::TypeProto* type);
+
+// Names the dims that `dynamic_axes` lists on the partition's inputs and
+// outputs (an empty dim name becomes "<tensor>_dynamic_axes_<axis>", as
+// torch.onnx.export names it). With infer_shapes, re-runs ONNX shape
+// inference afterwards; if dynamic_axes is not empty, intermediate
+// value_info and output shapes are cleared first because they were recorded
+// for the static export shapes. An output whose shape inference cannot
+// compute keeps its rank with unknown dims.
+// Throws PartitionError when dynamic_axes names a tensor that is not an
+// input or output of the partition or an axis outside its rank, and when
+// shape inference fails (with its message).
+void FinishShapes(const DynamicAxes& dynamic_axes, bool infer_shapes,
+                  onnx::ModelProto* partition);
+
+}  // namespace mmdeploy::partition
