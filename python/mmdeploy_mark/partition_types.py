@@ -7,7 +7,8 @@ the ones mmdeploy uses for mmdet detectors, so the marks those models carry
 ``bbox_head_forward``) resolve the same way.
 
 ``single_stage``: the network without post-processing; ends at the inputs of
-NMS (``boxes``, ``scores``). ``two_stage``: partition0 is the backbone and RPN
+NMS (``boxes``, ``scores``). Its ``output_names`` entry is ours: mmdeploy
+leaves it out and gets the same names from the ``multiclass_nms`` marks. ``two_stage``: partition0 is the backbone and RPN
 up to the features and the RPN's NMS inputs; partition1 is the box head, from
 the ROI extractor's output to the head's output.
 """
