@@ -106,12 +106,15 @@ std::map<std::string, std::string> ToNameMap(py::handle value,
 }
 
 int64_t ToAxis(py::handle value, const std::string& where) {
-  // bool is an int subclass in Python; an axis of True is surely a mistake.
-  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value)) {
+  // Any integer (int, numpy.int64: whatever has __index__), but not bool,
+  // an int subclass for which an axis of True is surely a mistake.
+  if (!PyIndex_Check(value.ptr()) || PyBool_Check(value.ptr())) {
     throw py::type_error(where + ": expected int axis, got " +
                          TypeName(value));
   }
-  return value.cast<int64_t>();
+  PyObject* index = PyNumber_Index(value.ptr());
+  if (index == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::int_>(index).cast<int64_t>();
 }
 
 // {name: {axis: dim_name}}, or torch.onnx.export's list form {name: [0, 2]}

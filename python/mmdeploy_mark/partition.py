@@ -162,8 +162,10 @@ def extract_partition(model: ModelLike,
         model: Path of a marked ONNX file, or an ``onnx.ModelProto`` (not
             modified).
         start_marker: Marker ``"func:type"`` / ``"func[id]:type"``, or a list
-            of markers, whose marks become the inputs.
-        end_marker: Marker or list of markers whose marks become the outputs.
+            of markers, whose marks become the inputs. An empty list stands
+            for the graph's own inputs.
+        end_marker: Marker or list of markers whose marks become the outputs;
+            an empty list stands for the graph's own outputs.
         start_name_map: Renames inputs; keys are mark names or
             ``"<marker>:<name>"``.
         end_name_map: Renames outputs, keyed likewise.

@@ -556,3 +556,111 @@ def test_binding_errors_keep_the_message(yolo):
     assert "nope" in str(info.value)
     assert isinstance(info.value, _partition.PartitionError)
     assert isinstance(info.value, ValueError)
+
+
+def test_dynamic_axes_accept_numpy_integers_but_not_bool(yolo):
+    part = P.extract_partition(yolo, **YOLO_BACKBONE,
+                               dynamic_axes={"input": {np.int64(0): "n"}})
+    assert part.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "n"
+    with pytest.raises(TypeError, match=r"\['dynamic_axes'\]\['input'\]"):
+        P.extract_partition(yolo, **YOLO_BACKBONE,
+                            dynamic_axes={"input": {True: "n"}})
+
+
+def test_empty_marker_list_means_the_graph_boundary(yolo):
+    part = P.extract_partition(yolo, [], "yolo_head:input")
+    assert pm.graph_input_names(part) == ["input"]
+    part = P.extract_partition(yolo, "yolo_head:input", [])
+    assert pm.graph_output_names(part) == ["dets", "labels"]
+
+
+def test_binding_runs_partitions_from_several_threads(yolo):
+    # The binding releases the GIL around the C++ work; threads must neither
+    # deadlock nor disturb each other's results.
+    from concurrent.futures import ThreadPoolExecutor
+
+    blob = yolo.SerializeToString()
+    specs = [spec_of(YOLO_BACKBONE), spec_of(YOLO_POST)]
+    expected = _partition.extract(blob, specs)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: _partition.extract(blob, specs),
+                                range(8)))
+    assert all(result == expected for result in results)
+
+
+# --- a model exported from PyTorch with the mark op --------------------------------
+
+
+def export_tiny_yolo(tmp_path):
+    """A YOLO-like nn.Module marked as in the seed document, exported."""
+    torch = pytest.importorskip("torch")
+    from mmdeploy_mark import mark
+
+    class TinyYolo(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.heads = torch.nn.ModuleList(
+                torch.nn.Conv2d(4, 3, 1, stride=s) for s in (1, 2, 4))
+
+        def forward(self, img):
+
+            @mark("detector_forward", inputs=["input"],
+                  outputs=["dets", "labels"])
+            def forward_impl(img):
+                feat = torch.relu(self.stem(img))
+                pred_maps = [head(feat) for head in self.heads]
+
+                @mark("yolo_head", inputs=["pred_maps"])
+                def mark_pred_maps(pred_maps):
+                    return pred_maps
+
+                pred_maps = mark_pred_maps(pred_maps)
+                scores = torch.cat([p.flatten(1) for p in pred_maps],
+                                   1).sigmoid()
+                return scores.max(1)
+
+            return forward_impl(img)
+
+    torch.manual_seed(0)
+    module = TinyYolo().eval()
+    img = torch.randn(2, 3, 8, 8)
+    path = tmp_path / "tiny_yolo.onnx"
+    torch.onnx.export(module, img, str(path), opset_version=13,
+                      input_names=["input"], output_names=["dets", "labels"],
+                      custom_opsets={"mmdeploy": 1})
+    with torch.no_grad():
+        dets, labels = module(img)
+    return path, img.numpy(), dets.numpy(), labels.numpy()
+
+
+def test_exported_model_partitions_reproduce_pytorch(tmp_path):
+    path, img, dets, labels = export_tiny_yolo(tmp_path)
+    markers = {m.marker for m in P.list_marks(path)}
+    assert {"detector_forward[0]:input", "yolo_head[0]:input",
+            "detector_forward[0]:output"} <= markers
+    marked = onnx.load(str(path))
+    paths = P.extract_partitions(path, [
+        dict(save_file="backbone.onnx", start="detector_forward:input",
+             end="yolo_head:input"),
+        dict(save_file="post.onnx", start="yolo_head:input",
+             end="detector_forward:output"),
+    ], tmp_path / "work")
+    backbone, post = (onnx.load(p) for p in paths)
+    for part in (backbone, post):
+        check_partition(part)
+    assert pm.graph_input_names(backbone) == ["input"]
+    assert pm.graph_output_names(backbone) == PRED_MAPS
+    assert pm.graph_input_names(post) == PRED_MAPS
+    assert pm.graph_output_names(post) == ["dets", "labels"]
+    assert node_types(backbone) == pm.reference_node_types(
+        marked, ["detector_forward:input"], ["yolo_head:input"])
+    assert node_types(post) == pm.reference_node_types(
+        marked, ["yolo_head:input"], ["detector_forward:output"])
+
+    actual = run(post, run(backbone, {"input": img}))
+    np.testing.assert_allclose(actual["dets"], dets, rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(actual["labels"], labels)
+    full = run(P.strip_marks(path), {"input": img})
+    np.testing.assert_allclose(full["dets"], dets, rtol=RTOL, atol=ATOL)
