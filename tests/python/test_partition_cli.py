@@ -253,3 +253,26 @@ def test_quiet_prints_nothing(yolo_path, tmp_path):
     result = cli(yolo_path, "--strip", "-o", tmp_path / "s.onnx", "-q")
     assert result.returncode == 0
     assert result.stdout == "" and result.stderr == ""
+
+
+def test_repeated_markers_add_up_and_options_combine(yolo_path, tmp_path):
+    out = tmp_path / "post.onnx"
+    result = cli(yolo_path, "--start", "yolo_head:input", "--end",
+                 "detector_forward:output", "--start", "detector_forward:input",
+                 "--expose-uncovered-inputs", "--no-infer-shapes", "--check",
+                 "-o", out)
+    assert result.returncode == 0, result.stderr
+    part = onnx.load(str(out))
+    assert pm.graph_input_names(part) == PRED_MAPS
+    assert pm.graph_output_names(part) == ["dets", "labels"]
+    # The dets/labels types come from the marks even without shape inference.
+    assert part.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.INT64
+
+
+def test_equals_form_of_options(yolo_path, tmp_path):
+    out = tmp_path / "p.onnx"
+    result = cli(yolo_path, "--start=detector_forward:input",
+                 "--end=yolo_head:input", f"--output={out}")
+    assert result.returncode == 0, result.stderr
+    assert out.is_file()
+    assert_error(cli(yolo_path, "--list=yes"), 2, "--list: takes no value")
