@@ -10,7 +10,8 @@ Example (the seed's YOLOv3 partition, bundled model, random weights):
 
 Writes to --work-dir: the deployable full model (onnx_config.save_file, no
 Mark nodes), the marked model (<save_file stem>.marked.onnx, for
-re-partitioning later), every partition, and summary.json.
+re-partitioning later), every partition, summary.json, and with --visualize
+partitions.svg.
 
 Exit codes: 0 success; 1 verification failed; 2 bad arguments or config;
 3 a partition could not be cut; 4 missing input file.
@@ -45,8 +46,11 @@ def parse_args(argv):
                         "(an error if it has none)")
     parser.add_argument("--verify", action="store_true",
                         help="run the full model and every partition in onnxruntime and "
-                        "compare with PyTorch (table of max abs errors; exit 1 past "
-                        "--atol/--rtol)")
+                        "compare with PyTorch at every boundary (table of max abs errors; "
+                        "exit 1 when an error exceeds atol + rtol * max|PyTorch tensor|)")
+    parser.add_argument("--visualize", action="store_true",
+                        help="draw the marked model with partitions coloured and marks "
+                        "labelled to <work-dir>/partitions.svg (needs Graphviz)")
     parser.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance of --verify")
     parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of --verify")
     return parser.parse_args(argv)
@@ -72,7 +76,8 @@ def main(argv=None) -> int:
     try:
         summary = torch2onnx(args.deploy_cfg, args.model_cfg, checkpoint, args.img,
                              args.work_dir, device=args.device, partition=args.partition,
-                             verify_outputs=args.verify, atol=args.atol, rtol=args.rtol)
+                             verify_outputs=args.verify, visualize=args.visualize,
+                             atol=args.atol, rtol=args.rtol)
     except VerificationError as e:
         print(f"torch2onnx: error: {e}", file=sys.stderr)
         return EXIT_VERIFY
@@ -90,6 +95,8 @@ def main(argv=None) -> int:
     for part in summary["partitions"]:
         log.info("partition:    %s  inputs %s  outputs %s", part["file"],
                  [i["name"] for i in part["inputs"]], [o["name"] for o in part["outputs"]])
+    if "visualization" in summary:
+        log.info("drawing:      %s", summary["visualization"])
     if "verification_table" in summary:
         print(summary["verification_table"])
     log.info("summary:      %s", Path(args.work_dir) / "summary.json")
