@@ -22,7 +22,8 @@ void RemoveAll(const std::vector<fs::path>& paths) {
   }
 }
 
-// Writes `model` to `path`. Throws PartitionError naming `target`.
+// Writes `model` to `path`, removing what it created if writing fails.
+// Throws PartitionError naming `target`.
 void WriteFile(const onnx::ModelProto& model, const fs::path& path,
                const std::string& target) {
   if (model.ByteSizeLong() >
@@ -36,14 +37,13 @@ void WriteFile(const onnx::ModelProto& model, const fs::path& path,
     throw PartitionError("cannot create temporary file '" + path.string() +
                          "' for '" + target + "': " + std::strerror(errno));
   }
-  if (!model.SerializeToOstream(&out)) {
-    throw PartitionError("cannot serialize the model for '" + target + "'");
-  }
+  const bool serialized = model.SerializeToOstream(&out);
   out.close();
-  if (!out) {
+  if (!serialized || !out) {
+    const std::string reason = std::strerror(errno);
+    RemoveAll({path});
     throw PartitionError("cannot write '" + path.string() + "' for '" +
-                         target + "': " + std::strerror(errno) +
-                         " (disk full?)");
+                         target + "': " + reason + " (disk full?)");
   }
 }
 
@@ -87,8 +87,10 @@ void WriteModelsAtomically(
       temporary.replace_filename("." + target.filename().string() + ".tmp-" +
                                  std::to_string(::getpid()) + "-" +
                                  std::to_string(i));
-      temporaries.push_back(temporary);
+      // Listed only once written, so that cleanup never removes a file
+      // (or directory) of that name that is not ours.
       WriteFile(outputs[i].second, temporary, outputs[i].first);
+      temporaries.push_back(temporary);
     }
   } catch (...) {
     RemoveAll(temporaries);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "boundaries.h"
 
@@ -61,6 +62,34 @@ void NameAxes(const std::map<int64_t, std::string>& axes,
   }
 }
 
+void CollectDomains(const onnx::GraphProto& graph,
+                    std::unordered_set<std::string>* domains) {
+  for (const auto& node : graph.node()) {
+    domains->insert(node.domain());
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_g()) CollectDomains(attr.g(), domains);
+      for (const auto& body : attr.graphs()) CollectDomains(body, domains);
+    }
+  }
+}
+
+// ONNX inference refuses a whole model when a node's domain has no opset
+// import, though it skips nodes whose domain is imported but unknown to it.
+// Importing such custom domains in the copy being inferred gets the second
+// behaviour; the partition keeps the source model's imports.
+void ImportCustomDomains(onnx::ModelProto* model) {
+  std::unordered_set<std::string> used;
+  CollectDomains(model->graph(), &used);
+  for (const auto& opset : model->opset_import()) used.erase(opset.domain());
+  used.erase("");
+  used.erase("ai.onnx");
+  for (const auto& domain : used) {
+    auto* opset = model->add_opset_import();
+    opset->set_domain(domain);
+    opset->set_version(1);
+  }
+}
+
 void RunShapeInference(onnx::ModelProto* partition) {
   // Data propagation lets Shape -> Gather -> Reshape chains keep symbolic
   // dims. It evaluates more than plain inference does, so if it throws,
@@ -68,21 +97,25 @@ void RunShapeInference(onnx::ModelProto* partition) {
   // not rejected. Node-level failures (e.g. ops of unknown domains) are
   // skipped by error_mode 0; what still throws is a real inconsistency.
   onnx::ModelProto attempt = *partition;
+  ImportCustomDomains(&attempt);
   try {
     onnx::shape_inference::InferShapes(
         attempt, onnx::OpSchemaRegistry::Instance(),
         onnx::ShapeInferenceOptions(/*check_type_val=*/false,
                                     /*strict_mode_val=*/0,
                                     /*data_prop_val=*/true));
-    *partition = std::move(attempt);
+    partition->mutable_graph()->Swap(attempt.mutable_graph());
     return;
   } catch (const std::exception&) {
-    // Retried below without data propagation.
+    // Retried below without data propagation, from a fresh copy.
   }
+  attempt = *partition;
+  ImportCustomDomains(&attempt);
   try {
-    onnx::shape_inference::InferShapes(*partition,
+    onnx::shape_inference::InferShapes(attempt,
                                        onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions());
+    partition->mutable_graph()->Swap(attempt.mutable_graph());
   } catch (const std::exception& e) {
     throw PartitionError(
         std::string("ONNX shape inference failed on the partition: ") +
@@ -163,7 +196,6 @@ void FinishShapes(const DynamicAxes& dynamic_axes, bool infer_shapes,
       }
     }
     RunShapeInference(partition);
-    graph = partition->mutable_graph();  // inference replaced the model
     for (auto& output : *graph->mutable_output()) {
       const auto it = output_rank.find(output.name());
       if (it == output_rank.end() || it->second < 0 || Rank(output) >= 0 ||

@@ -10,7 +10,18 @@ target_link_libraries(mmdeploy_partition_test_support PUBLIC
 mmdeploy_mark_warnings(mmdeploy_partition_test_support)
 
 foreach(unit IN ITEMS
-    marked_model)
+    atomic_write
+    boundaries
+    build_partition
+    collect_nodes
+    graph_index
+    graph_rewrite
+    mark_list
+    marked_model
+    marker
+    model_io
+    shape_info
+    strip_marks)
   mmdeploy_mark_add_test(partition_${unit}_test
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/partition/${unit}_test.cc
     LIBS mmdeploy_partition_test_support)
