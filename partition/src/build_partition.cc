@@ -195,6 +195,8 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
     existing.insert(graph.sparse_initializer(init).values().name());
   }
   existing.insert(exposed.begin(), exposed.end());
+  // Mark outputs vanish from the partition, bodies included.
+  for (const auto& entry : mark_input) existing.erase(entry.first);
   auto check_clash = [&](const std::string& from, const std::string& to) {
     if (from == to || existing.count(to) == 0) return;
     const NameOwner& owner = owner_of_name.at(to);

@@ -413,6 +413,62 @@ TEST(MarkedModel, MarkInsideIfBodyCannotBeABoundary) {
       "'If_0' (If)");
 }
 
+TEST(MarkedModel, LoopBodyReadingOuterTensorsPullsInTheirProducers) {
+  auto model = ParseText(
+      Header() +
+      "g (float[2] x, int64 trips, bool go) => (float[2] y) {\n" +
+      MarkNode("a", "x", "f", "input", "in", 0, 0, {2}) +
+      "  t = Relu(a)\n"
+      "  unrelated = Neg(a)\n"
+      "  r = Loop (trips, go, a) <body = step (int64 i, bool c, float[2] v)"
+      " => (bool c_out, float[2] v_out) {\n"
+      "    c_out = Identity(c)\n"
+      "    v_out = Add(v, t)\n"
+      "  }>\n" +
+      MarkNode("y", "r", "f", "output", "out", 0, 0, {2}) + "}\n");
+  PartitionOptions options;
+  options.expose_uncovered_inputs = true;  // trips and go are plain inputs
+  const auto part =
+      MarkedModel(model).Extract(Spec({"f:input"}, {"f:output"}), options);
+  EXPECT_EQ(OpTypes(part.graph()), Names({"Relu", "Loop"}));
+  EXPECT_EQ(InputNames(part.graph()), Names({"in", "trips", "go"}));
+  EXPECT_EQ(part.graph().node(1).input(2), "in");
+  EXPECT_NO_THROW(CheckModel(part));
+}
+
+// Not a timing test: many marks and many partitions from one index, to
+// exercise the lookups that keep the pass linear.
+TEST(MarkedModel, ManyMarksManyPartitions) {
+  const int stages = 1500;
+  std::string body;
+  std::string previous = "x";
+  for (int i = 0; i < stages; ++i) {
+    const std::string id = std::to_string(i);
+    body += MarkNode("m" + id, previous, "stage", "input", "s" + id, i, 0,
+                     {2});
+    body += "  r" + id + " = Relu(m" + id + ")\n";
+    previous = "r" + id;
+  }
+  body += MarkNode("y", previous, "stage", "input", "last", stages, 0, {2});
+  const MarkedModel marked(
+      ParseText(Header() + "g (float[2] x) => (float[2] y) {\n" + body +
+                "}\n"));
+  EXPECT_EQ(marked.marks().size(), static_cast<size_t>(stages + 1));
+  std::vector<PartitionSpec> specs;
+  for (int i = 0; i < stages; ++i) {
+    specs.push_back(Spec({"stage[" + std::to_string(i) + "]:input"},
+                         {"stage[" + std::to_string(i + 1) + "]:input"}));
+  }
+  const auto parts = marked.ExtractAll(specs);
+  ASSERT_EQ(parts.size(), static_cast<size_t>(stages));
+  EXPECT_EQ(OpTypes(parts[700].graph()), Names({"Relu"}));
+  EXPECT_EQ(InputNames(parts[700].graph()), Names({"s700"}));
+  EXPECT_EQ(OutputNames(parts[700].graph()), Names({"s701"}));
+  const auto whole = marked.Extract(
+      Spec({"stage:input"}, {"stage[" + std::to_string(stages) + "]:input"}));
+  EXPECT_EQ(whole.graph().node_size(), stages);
+}
+
 TEST(MarkedModel, MarkerMatchingNothingListsTheModelsMarkers) {
   EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(
         Spec({"yolo_head[1]:input"}, {"detector_forward:output"})),
