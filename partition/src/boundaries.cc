@@ -143,7 +143,8 @@ void CheckBoundaryNames(const GraphIndex& index,
   std::unordered_map<std::string, Owner> by_name;
   std::unordered_map<std::string, const Boundary*> by_tensor;
   auto check = [&](const Boundary& boundary, BoundaryRole role) {
-    const auto [it, inserted] = by_name.emplace(boundary.name, Owner{&boundary, role});
+    const auto [it, inserted] =
+        by_name.emplace(boundary.name, Owner{&boundary, role});
     if (!inserted) {
       const Owner& first = it->second;
       const bool same_mark = boundary.mark != GraphIndex::kNone &&
@@ -163,7 +164,8 @@ void CheckBoundaryNames(const GraphIndex& index,
           "with start_name_map, end_name_map or output_names");
     }
     if (role != BoundaryRole::kStart) return;
-    const auto [tensor_it, fresh] = by_tensor.emplace(boundary.tensor, &boundary);
+    const auto [tensor_it, fresh] =
+        by_tensor.emplace(boundary.tensor, &boundary);
     if (!fresh) {
       throw PartitionError(
           DescribeBoundary(index, *tensor_it->second, role) + " and " +

@@ -119,7 +119,9 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
   };
 
   std::unordered_map<std::string, const Boundary*> start_of_tensor;
-  for (const auto& start : starts) start_of_tensor.emplace(start.tensor, &start);
+  for (const auto& start : starts) {
+    start_of_tensor.emplace(start.tensor, &start);
+  }
   std::unordered_set<std::string> exposed;
   for (const auto& tensor : collection.uncovered) exposed.insert(tensor.name);
 

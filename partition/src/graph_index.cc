@@ -69,7 +69,9 @@ GraphIndex::GraphIndex(const onnx::GraphProto& graph) : graph_(graph) {
   for (int i = 0; i < graph.input_size(); ++i) {
     graph_input_.emplace(graph.input(i).name(), i);
   }
-  for (const auto& output : graph.output()) graph_outputs_.insert(output.name());
+  for (const auto& output : graph.output()) {
+    graph_outputs_.insert(output.name());
+  }
   // First declaration wins: graph inputs, then outputs, then value_info.
   for (const auto& info : graph.input()) {
     if (info.has_type()) type_.emplace(info.name(), &info.type());

@@ -23,8 +23,8 @@ void RenameOuterReads(const Renames& renames, onnx::GraphProto* body);
 // names: when a mark produces one, the tensor entering the mark is renamed
 // to the output name, or, if that tensor is not produced by a node of this
 // graph or is itself a graph output, the Mark becomes an Identity.
-//   before:  y = mmdeploy.Mark<...>(x);  z = Relu(y);  o = mmdeploy.Mark<...>(z)
-//   after:   o = Relu(x)                       (graph output o keeps its name)
+//   before:  y = mmdeploy.Mark<..>(x);  z = Relu(y);  o = mmdeploy.Mark<..>(z)
+//   after:   o = Relu(x)                      (graph output o keeps its name)
 // Throws MalformedModelError if a Mark has not exactly one input and output.
 void StripMarksInGraph(onnx::GraphProto* graph);
 

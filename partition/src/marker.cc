@@ -29,7 +29,8 @@ bool TryParseMarker(const std::string& text, Marker* marker,
     }
     const std::string digits = func.substr(open + 1, func.size() - open - 2);
     const bool all_digits =
-        !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+        !digits.empty() &&
+        std::all_of(digits.begin(), digits.end(), [](char c) {
           return std::isdigit(static_cast<unsigned char>(c)) != 0;
         });
     // 18 digits always fit in int64_t.

@@ -202,7 +202,8 @@ void FinishShapes(const DynamicAxes& dynamic_axes, bool infer_shapes,
           !output.type().has_tensor_type()) {
         continue;
       }
-      auto* shape = output.mutable_type()->mutable_tensor_type()->mutable_shape();
+      auto* shape =
+          output.mutable_type()->mutable_tensor_type()->mutable_shape();
       for (int i = 0; i < it->second; ++i) shape->add_dim();
     }
   }

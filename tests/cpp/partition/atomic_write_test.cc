@@ -23,8 +23,9 @@ class WriteModelsAtomically : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   static onnx::ModelProto Model(const std::string& op) {
-    return test::ParseText(test::Header() + "g (float[2] x) => (float[2] y) { y = " +
-                           op + "(x) }");
+    return test::ParseText(test::Header() +
+                           "g (float[2] x) => (float[2] y) { y = " + op +
+                           "(x) }");
   }
 
   static std::string Read(const fs::path& path) {

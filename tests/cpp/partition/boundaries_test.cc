@@ -33,7 +33,8 @@ TEST(ResolveBoundaries, StartsTakeTheTensorEnteringEachMark) {
   const auto starts =
       ResolveBoundaries(index, {"head:input"}, BoundaryRole::kStart, {});
   ASSERT_EQ(starts.size(), 3u);
-  EXPECT_EQ(NamesOf(starts), Names({"pred_maps.0", "pred_maps.1", "pred_maps.2"}));
+  EXPECT_EQ(NamesOf(starts), 
+            Names({"pred_maps.0", "pred_maps.1", "pred_maps.2"}));
   EXPECT_EQ(starts[0].tensor, "x");
   EXPECT_EQ(starts[2].tensor, "b");
   EXPECT_EQ(starts[1].marker, "head:input");
@@ -106,7 +107,8 @@ TEST(ApplyOutputNames, RenamesInOrderOrRejectsACountMismatch) {
   const GraphIndex index(model.graph());
   auto ends = ResolveBoundaries(index, {"head:input"}, BoundaryRole::kEnd, {});
   ApplyOutputNames(index, {}, &ends);
-  EXPECT_EQ(NamesOf(ends), Names({"pred_maps.0", "pred_maps.1", "pred_maps.2"}));
+  EXPECT_EQ(NamesOf(ends), 
+            Names({"pred_maps.0", "pred_maps.1", "pred_maps.2"}));
   ApplyOutputNames(index, {"a", "b", "c"}, &ends);
   EXPECT_EQ(NamesOf(ends), Names({"a", "b", "c"}));
   EXPECT_THROW_WITH(ApplyOutputNames(index, {"a", "b"}, &ends), PartitionError,
@@ -128,8 +130,9 @@ TEST(CheckBoundaryNames, TwoBoundariesWithOneName) {
   const GraphIndex index(model.graph());
   const auto starts =
       ResolveBoundaries(index, {"head:input"}, BoundaryRole::kStart, {});
-  const auto ends = ResolveBoundaries(index, {"head[1]:input"},
-                                      BoundaryRole::kEnd, {{"other", "pred_maps.1"}});
+  const auto ends =
+      ResolveBoundaries(index, {"head[1]:input"}, BoundaryRole::kEnd,
+                        {{"other", "pred_maps.1"}});
   EXPECT_THROW_WITH(CheckBoundaryNames(index, starts, ends), PartitionError,
                     "name 'pred_maps.1' is given to both",
                     "Mark 'other' (marker 'head[1]:input')");

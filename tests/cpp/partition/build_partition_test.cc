@@ -42,10 +42,10 @@ PartitionSpec Spec(std::vector<std::string> start,
 }
 
 TEST(BuildPartition, GraphNameComesFromTheSaveFile) {
-  const auto model = ParseText(Header() + "g (float[2] x) => (float[2] y) {\n" +
-                               MarkNode("a", "x", "f", "input", "in") +
-                               "  r = Relu(a)\n" +
-                               MarkNode("y", "r", "f", "output", "out") + "}\n");
+  const auto model = ParseText(
+      Header() + "g (float[2] x) => (float[2] y) {\n" +
+      MarkNode("a", "x", "f", "input", "in") + "  r = Relu(a)\n" +
+      MarkNode("y", "r", "f", "output", "out") + "}\n");
   auto spec = Spec({"f:input"}, {"f:output"});
   spec.save_file = "work/dir/backbone.onnx";
   EXPECT_EQ(Build(model, spec).graph().name(), "backbone");
@@ -72,10 +72,10 @@ TEST(BuildPartition, OurMetadataReplacesStaleEntries) {
 }
 
 TEST(BuildPartition, SourceIsOmittedWhenUnknown) {
-  const auto model = ParseText(Header() + "g (float[2] x) => (float[2] y) {\n" +
-                               MarkNode("a", "x", "f", "input", "in") +
-                               "  r = Relu(a)\n" +
-                               MarkNode("y", "r", "f", "output", "out") + "}\n");
+  const auto model = ParseText(
+      Header() + "g (float[2] x) => (float[2] y) {\n" +
+      MarkNode("a", "x", "f", "input", "in") + "  r = Relu(a)\n" +
+      MarkNode("y", "r", "f", "output", "out") + "}\n");
   EXPECT_EQ(Metadata(Build(model, Spec({"f:input"}, {"f:output"})),
                      kMetadataSource),
             "<absent>");

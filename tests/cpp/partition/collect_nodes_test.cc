@@ -27,9 +27,10 @@ TEST(CollectNodes, ChainStopsAtTheInputs) {
 
 TEST(CollectNodes, DiamondNodesAppearOnceInGraphOrder) {
   // 0 Relu, 1 Sigmoid, 2 Tanh, 3 Add
-  const auto model = ParseText(Header() + "g (float[2] x) => (float[2] y) {\n"
-                                          "  b = Relu(x)\n  c = Sigmoid(b)\n"
-                                          "  d = Tanh(b)\n  y = Add(c, d)\n}\n");
+  const auto model = ParseText(
+      Header() + "g (float[2] x) => (float[2] y) {\n"
+                 "  b = Relu(x)\n  c = Sigmoid(b)\n"
+                 "  d = Tanh(b)\n  y = Add(c, d)\n}\n");
   const GraphIndex index(model.graph());
   EXPECT_EQ(CollectNodes(index, {"y"}, {"x"}).nodes, Indices({0, 1, 2, 3}));
 }

@@ -207,11 +207,8 @@ TEST(MarkedModel, OutputNamesRenameTheOutputsInOrder) {
 TEST(MarkedModel, OutputNamesCountMismatchListsTheOutputs) {
   auto spec = Spec({"f:input"}, {"f:output"});
   spec.output_names = {"only_one"};
-  EXPECT_THROW_WITH(MarkedModel(TwoByTwo()).Extract(spec),
-      PartitionError,
-      "output_names gives 1 names",
-      "'sum'",
-      "'diff'");
+  EXPECT_THROW_WITH(MarkedModel(TwoByTwo()).Extract(spec), PartitionError,
+                    "output_names gives 1 names", "'sum'", "'diff'");
 }
 
 TEST(MarkedModel, NameMapsOverrideByNameOrByMarkerAndName) {
@@ -291,9 +288,10 @@ onnx::ModelProto ShapeComputing() {
 TEST(MarkedModel, ShapeComputingSubgraphIsIncluded) {
   const auto part =
       MarkedModel(ShapeComputing()).Extract(Spec({"f:input"}, {"f:output"}));
-  EXPECT_EQ(OpTypes(part.graph()), Names({"Relu", "Shape", "Gather", "Unsqueeze", "Concat",
-                          "Reshape"}));
-  EXPECT_EQ(InitializerNames(part.graph()), Names({"zero", "axes0", "features"}));
+  EXPECT_EQ(OpTypes(part.graph()), Names({"Relu", "Shape", "Gather",
+                                          "Unsqueeze", "Concat", "Reshape"}));
+  EXPECT_EQ(InitializerNames(part.graph()),
+            Names({"zero", "axes0", "features"}));
   EXPECT_NO_THROW(CheckModel(part));
 }
 
@@ -307,7 +305,8 @@ TEST(MarkedModel, DynamicAxesNameDimsAndInferenceFollowsThem) {
   // dynamic_axes names the first.
   EXPECT_EQ(Dims(part.graph().output(0)), Names({"batch", "?"}));
   // The stale static value_info of the intermediates was re-inferred.
-  EXPECT_EQ(Dims(FindValue(part.graph(), "a2")), Names({"batch", "3", "4", "4"}));
+  EXPECT_EQ(Dims(FindValue(part.graph(), "a2")),
+            Names({"batch", "3", "4", "4"}));
   EXPECT_NO_THROW(CheckModel(part));
 }
 
@@ -315,7 +314,8 @@ TEST(MarkedModel, DynamicInputAxisPropagatesToOutputsNotNamedDynamic) {
   auto spec = Spec({"detector_forward:input"}, {"yolo_head:input"});
   spec.dynamic_axes = {{"input", {{0, "batch"}, {2, "height"}, {3, "width"}}}};
   const auto part = MarkedModel(Detector()).Extract(spec);
-  EXPECT_EQ(Dims(part.graph().input(0)), Names({"batch", "3", "height", "width"}));
+  EXPECT_EQ(Dims(part.graph().input(0)),
+            Names({"batch", "3", "height", "width"}));
   // Conv's inference keeps the batch symbol; the spatial dims become unknown
   // instead of the export's stale 8 x 8.
   const Names output_dims = Dims(part.graph().output(0));
@@ -337,19 +337,15 @@ TEST(MarkedModel, WithoutDynamicAxesStaticDimsAreKept) {
 TEST(MarkedModel, DynamicAxesNamingUnknownTensorIsAnError) {
   auto spec = Spec({"detector_forward:input"}, {"yolo_head:input"});
   spec.dynamic_axes = {{"img", {{0, "batch"}}}};
-  EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(spec),
-      PartitionError,
-      "'img'",
-      "inputs: input; outputs: pred_maps.0");
+  EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(spec), PartitionError,
+                    "'img'", "inputs: input; outputs: pred_maps.0");
 }
 
 TEST(MarkedModel, DynamicAxisOutOfRangeIsAnError) {
   auto spec = Spec({"detector_forward:input"}, {"yolo_head:input"});
   spec.dynamic_axes = {{"pred_maps.0", {{4, "w"}}}};
-  EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(spec),
-      PartitionError,
-      "axis 4 of output 'pred_maps.0'",
-      "rank 4");
+  EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(spec), PartitionError,
+                    "axis 4 of output 'pred_maps.0'", "rank 4");
 }
 
 // If whose branches read outer-scope tensors, including a mark's output.
@@ -407,10 +403,8 @@ TEST(MarkedModel, MarkInsideIfBodyCannotBeABoundary) {
       "  y = Relu(r)\n}\n");
   test::NameNodes(&model);
   EXPECT_THROW_WITH(MarkedModel(model).Extract(Spec({}, {"inner:output"})),
-      PartitionError,
-      "'inner:output'",
-      "'inner_out'",
-      "'If_0' (If)");
+                    PartitionError, "'inner:output'", "'inner_out'",
+                    "'If_0' (If)");
 }
 
 TEST(MarkedModel, LoopBodyReadingOuterTensorsPullsInTheirProducers) {
@@ -470,12 +464,13 @@ TEST(MarkedModel, ManyMarksManyPartitions) {
 }
 
 TEST(MarkedModel, MarkerMatchingNothingListsTheModelsMarkers) {
-  EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(
-        Spec({"yolo_head[1]:input"}, {"detector_forward:output"})),
+  EXPECT_THROW_WITH(
+      MarkedModel(Detector()).Extract(
+          Spec({"yolo_head[1]:input"}, {"detector_forward:output"})),
       MarkerNotFoundError,
       "marker 'yolo_head[1]:input' matches no Mark node; "
-                          "markers in this model: detector_forward:input, "
-                          "yolo_head:input, detector_forward:output");
+      "markers in this model: detector_forward:input, yolo_head:input, "
+      "detector_forward:output");
 }
 
 TEST(MarkedModel, MalformedMarkerInSpecIsMarkerNotFound) {
@@ -493,11 +488,9 @@ TEST(MarkedModel, UncoveredGraphInputIsNamedWithTheMarkers) {
                          MarkNode("y", "s", "f", "output", "out") + "}\n");
   test::NameNodes(&model);
   EXPECT_THROW_WITH(MarkedModel(model).Extract(Spec({"f:input"}, {"f:output"})),
-      UncoveredTensorError,
-      "graph input 'x1'",
-      "'Add_1' (Add)",
-      "markers in this model: f:input",
-      "expose_uncovered_inputs");
+                    UncoveredTensorError, "graph input 'x1'", "'Add_1' (Add)",
+                    "markers in this model: f:input",
+                    "expose_uncovered_inputs");
 }
 
 TEST(MarkedModel, UncoveredInputsCanBeExposed) {
@@ -537,9 +530,7 @@ TEST(MarkedModel, StartEqualToEndHasNoNodes) {
                          MarkNode("b", "a", "f", "output", "out") +
                          "  y = Relu(b)\n}\n");
   EXPECT_THROW_WITH(MarkedModel(model).Extract(Spec({"f:input"}, {"f:output"})),
-      PartitionError,
-      "partition has no nodes",
-      "'out'");
+                    PartitionError, "partition has no nodes", "'out'");
 }
 
 TEST(MarkedModel, OutputThatIsAnInputIsAnError) {
@@ -551,27 +542,21 @@ TEST(MarkedModel, OutputThatIsAnInputIsAnError) {
                          MarkNode("y", "r", "g", "output", "relu", 0, 1) +
                          "}\n");
   EXPECT_THROW_WITH(MarkedModel(model).Extract(Spec({"f:input"}, {"g:output"})),
-      PartitionError,
-      "'passthrough'",
-      "is the partition input");
+                    PartitionError, "'passthrough'", "is the partition input");
 }
 
 TEST(MarkedModel, DuplicateBoundaryNamesAreAnError) {
   auto spec = Spec({"f:input"}, {"f:output"});
   spec.end_name_map = {{"sum", "lhs"}};
-  EXPECT_THROW_WITH(MarkedModel(TwoByTwo()).Extract(spec),
-      PartitionError,
-      "name 'lhs' is given to both",
-      "Mark 'sum'");
+  EXPECT_THROW_WITH(MarkedModel(TwoByTwo()).Extract(spec), PartitionError,
+                    "name 'lhs' is given to both", "Mark 'sum'");
 }
 
 TEST(MarkedModel, BoundaryNameClashingWithATensorIsAnError) {
   auto spec = Spec({"detector_forward:input"}, {"yolo_head:input"});
   spec.start_name_map = {{"input", "c"}};  // c is the Conv's output
-  EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(spec),
-      PartitionError,
-      "another tensor named 'c'",
-      "Mark 'input'");
+  EXPECT_THROW_WITH(MarkedModel(Detector()).Extract(spec), PartitionError,
+                    "another tensor named 'c'", "Mark 'input'");
 }
 
 TEST(MarkedModel, TwoOutputsOfOneTensorGetAnIdentity) {
@@ -593,7 +578,8 @@ TEST(MarkedModel, ChainedMarksCollapse) {
   auto model = ParseText(Header() + "g (float[2] x) => (float[2] y) {\n" +
                          MarkNode("a", "x", "f", "input", "in", 0, 0, {2}) +
                          "  r = Relu(a)\n" +
-                         MarkNode("ro", "r", "f", "output", "f_out", 0, 0, {2}) +
+                         MarkNode("ro", "r", "f", "output", "f_out", 0, 0,
+                                  {2}) +
                          MarkNode("gi", "ro", "g", "input", "g_in", 0, 0, {2}) +
                          "  n = Neg(gi)\n" +
                          MarkNode("y", "n", "g", "output", "g_out", 0, 0, {2}) +
@@ -614,10 +600,8 @@ TEST(MarkedModel, ExtractAllAddsThePartitionAsContext) {
   const std::vector<PartitionSpec> specs = {
       Spec({"detector_forward:input"}, {"yolo_head:input"}, "yolov3.onnx"),
       Spec({"yolo_head:input"}, {"nms:output"}, "post.onnx")};
-  EXPECT_THROW_WITH(marked.ExtractAll(specs),
-      MarkerNotFoundError,
-      "'nms:output'",
-      "partition 1 (save_file 'post.onnx')");
+  EXPECT_THROW_WITH(marked.ExtractAll(specs), MarkerNotFoundError,
+                    "'nms:output'", "partition 1 (save_file 'post.onnx')");
 }
 
 TEST(MarkedModel, ExtractAllReturnsOnePartitionPerSpec) {
@@ -634,9 +618,8 @@ TEST(MarkedModel, MalformedGraphIsRejectedWhenIndexed) {
   auto model = ParseText(Header() + "g (float[2] x) => (float[2] y) {\n"
                                     "  y = Relu(x)\n"
                                     "  y = Neg(x)\n}\n");
-  EXPECT_THROW_WITH(MarkedModel{model},
-      MalformedModelError,
-      "tensor 'y' is produced by two nodes");
+  EXPECT_THROW_WITH(MarkedModel{model}, MalformedModelError,
+                    "tensor 'y' is produced by two nodes");
 }
 
 TEST(MarkedModel, MovedModelStillExtracts) {

@@ -69,7 +69,8 @@ std::vector<std::string> OpTypes(const onnx::GraphProto& graph) {
 }
 
 std::vector<std::string> NodeNames(const onnx::GraphProto& graph) {
-  return NamesOf(graph.node(), [](const onnx::NodeProto& n) { return n.name(); });
+  return NamesOf(graph.node(),
+                 [](const onnx::NodeProto& n) { return n.name(); });
 }
 
 std::vector<std::string> InputNames(const onnx::GraphProto& graph) {
