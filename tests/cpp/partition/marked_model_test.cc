@@ -622,6 +622,37 @@ TEST(MarkedModel, MalformedGraphIsRejectedWhenIndexed) {
                     "tensor 'y' is produced by two nodes");
 }
 
+TEST(MarkedModel, ModelWithoutGraphIsMalformed) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  EXPECT_THROW_WITH((MarkedModel{model, "empty.onnx"}), MalformedModelError,
+                    "model 'empty.onnx' has no graph");
+}
+
+TEST(MarkedModel, UsedSparseInitializersAreKept) {
+  auto model = ParseText(Header() + "g (float[2] x) => (float[2] y) {\n" +
+                         MarkNode("a", "x", "f", "input", "in", 0, 0, {2}) +
+                         "  b = Add(a, sparse_w)\n  c = Add(a, unused_w)\n" +
+                         MarkNode("y", "b", "f", "output", "out", 0, 0, {2}) +
+                         "}\n");
+  for (const char* name : {"sparse_w", "unused_w"}) {
+    auto* sparse = model.mutable_graph()->add_sparse_initializer();
+    sparse->add_dims(2);
+    sparse->mutable_values()->set_name(name);
+    sparse->mutable_values()->set_data_type(1);
+    sparse->mutable_values()->add_dims(1);
+    sparse->mutable_values()->add_float_data(1.0f);
+    sparse->mutable_indices()->set_data_type(7);
+    sparse->mutable_indices()->add_dims(1);
+    sparse->mutable_indices()->add_int64_data(0);
+  }
+  const auto part =
+      MarkedModel(model).Extract(Spec({"f:input"}, {"f:output"}));
+  ASSERT_EQ(part.graph().sparse_initializer_size(), 1);
+  EXPECT_EQ(part.graph().sparse_initializer(0).values().name(), "sparse_w");
+  EXPECT_EQ(part.graph().input_size(), 1);
+}
+
 TEST(MarkedModel, MovedModelStillExtracts) {
   MarkedModel first(Detector());
   MarkedModel second = std::move(first);
