@@ -3,17 +3,26 @@
 torch 1.13's exporter runs ONNX shape inference only on nodes of the onnx
 namespace: every tensor after a custom-domain node loses its shape, and each
 such node triggers "The shape inference of mmdeploy::Mark type is missing".
-So the symbolic emits the mark as an ``onnx::Identity`` carrying the Mark
-attributes plus a private tag, which shape inference sees straight through;
-when the exporter has finished its graph passes (``_model_to_graph``), every
-tagged Identity is turned into the ``mmdeploy::Mark`` node that is serialized.
+So while the exporter runs, a mark is carried by something it understands,
+and turned into the ``mmdeploy::Mark`` node that is serialized only when the
+exporter has finished its graph passes (``_model_to_graph``):
+
+- a mark on an intermediate tensor is a ``Cast`` to the tensor's own type
+  (an exact identity that, unlike ``Identity``, keeps the exporter's symbols
+  for dynamic dims) with the Mark attributes and a private tag;
+- a mark on a model input adds no node at all while exporting (any node
+  after an input makes the exporter drop the input's dynamic-dim symbols, and
+  with them shapes such as a Reshape's -1); the Mark is inserted after the
+  input at the end;
+- a mark on a parameter or constant, or on a tensor of unknown type, is an
+  ``Identity`` (constant folding would fold a Cast of a constant).
 """
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.onnx.utils as onnx_utils
@@ -26,8 +35,10 @@ MARK_ONNX_KIND = "mmdeploy::Mark"
 # Lowest opset the symbolic is registered for; the exporter uses it for
 # every later opset too.
 MARK_SYMBOLIC_OPSET = 1
-# Private attribute tagging the Identity nodes that become Mark nodes.
+# Private attribute tagging the nodes that become Mark nodes.
 _PENDING_ATTR = "__mmdeploy_pending_mark"
+# Attributes of the carrier op itself, not of the mark.
+_CARRIER_ATTRS = (_PENDING_ATTR, "to")
 
 # ONNX TensorProto element types of torch's scalar type names.
 _ONNX_DTYPE = {
@@ -35,6 +46,29 @@ _ONNX_DTYPE = {
     "Bool": 9, "Half": 10, "Double": 11, "ComplexFloat": 14,
     "ComplexDouble": 15, "BFloat16": 16,
 }
+
+
+@dataclass
+class _ExportState:
+    """What the symbolic records during one torch.onnx.export."""
+    # Graph inputs after the model's own inputs are its parameters and
+    # buffers (as torch's exporter lays them out); None when not known.
+    num_params: Optional[int]
+    # (unique id of a model input, g.op-style attributes) in call order.
+    deferred: List[Tuple[int, Dict[str, Any]]] = field(default_factory=list)
+
+
+# Exports running in this thread, innermost last (exports may nest).
+_RUNNING_EXPORTS: List[_ExportState] = []
+
+
+def _is_model_input(g, x, state: _ExportState) -> bool:
+    if state.num_params is None or x.node().kind() != "prim::Param":
+        return False
+    uniques = [v.unique() for v in g.graph.inputs()]
+    if x.unique() not in uniques:
+        return False  # a block parameter, not a graph input
+    return uniques.index(x.unique()) < len(uniques) - state.num_params
 
 
 def _marks_enabled() -> bool:
@@ -95,7 +129,16 @@ def mark_symbolic(g, x, func, func_id, type, name, id, attrs):
     if shape is not None:
         kwargs["shape_i"] = shape
     kwargs.update(_attr_kwargs(json.loads(attrs or "{}")))
+    state = _RUNNING_EXPORTS[-1] if _RUNNING_EXPORTS else None
+    if state is not None and _is_model_input(g, x, state):
+        state.deferred.append((x.unique(), kwargs))
+        return x
     kwargs[_PENDING_ATTR + "_i"] = 1
+    # Constant folding would fold a Cast of a parameter, buffer or constant
+    # (and the mark with it); an Identity there is kept.
+    folds = x.node().kind() in ("onnx::Constant", "prim::Param")
+    if dtype and not folds:
+        return g.op("Cast", x, to_i=dtype, **kwargs)
     return g.op("Identity", x, **kwargs)
 
 
@@ -109,9 +152,9 @@ def _blocks_nodes(block) -> List[Any]:
 
 
 def finalize_marks(graph: torch._C.Graph) -> int:
-    """Turns the tagged Identity nodes of an exported graph into Mark nodes.
+    """Turns the tagged nodes of an exported graph into Mark nodes.
 
-        before:  %y = onnx::Identity[func="f", ..., __mmdeploy_pending_mark=1](%x)
+        before:  %y = onnx::Cast[to=1, func="f", ..., __mmdeploy_pending_mark=1](%x)
         after:   %y = mmdeploy::Mark[func="f", ...](%x)
 
     The output keeps its name and its inferred type. Returns the number of
@@ -119,11 +162,11 @@ def finalize_marks(graph: torch._C.Graph) -> int:
     """
     turned = 0
     for node in _blocks_nodes(graph):
-        if node.kind() != "onnx::Identity" or not node.hasAttribute(_PENDING_ATTR):
+        if not node.hasAttribute(_PENDING_ATTR):
             continue
         mark = graph.create(MARK_ONNX_KIND, [node.input()], 1)
         for attr in node.attributeNames():
-            if attr == _PENDING_ATTR:
+            if attr in _CARRIER_ATTRS:
                 continue
             kind = node.kindOf(attr)
             getattr(mark, kind + "_")(attr, getattr(node, kind)(attr))
@@ -141,11 +184,76 @@ def finalize_marks(graph: torch._C.Graph) -> int:
     return turned
 
 
+def _set_attributes(node, kwargs: Dict[str, Any]) -> None:
+    """Sets g.op-style attributes ("func_s", "shape_i", ...) on a node."""
+    for key, value in kwargs.items():
+        name, kind = key.rsplit("_", 1)
+        if isinstance(value, (list, tuple)):
+            getattr(node, kind + "s_")(name, list(value))
+        else:
+            getattr(node, kind + "_")(name, value)
+
+
+def insert_deferred_marks(graph: torch._C.Graph,
+                          deferred: List[Tuple[int, Dict[str, Any]]]) -> int:
+    """Inserts the Mark nodes of marked model inputs, in call order; several
+    marks on one input form a chain. Every use of the input reads the last
+    mark instead:
+
+        before:  %z = onnx::Conv(%input, ...)
+        after:   %m = mmdeploy::Mark[func="f", ...](%input); %z = onnx::Conv(%m, ...)
+
+    Inputs the exporter removed (unused) are skipped. Returns the number of
+    nodes inserted.
+    """
+    inputs = {v.unique(): v for v in graph.inputs()}
+    heads: Dict[int, Any] = {}
+    inserted = 0
+    for unique, kwargs in deferred:
+        if unique not in inputs:
+            continue
+        source = heads.get(unique, inputs[unique])
+        mark = graph.create(MARK_ONNX_KIND, [source], 1)
+        _set_attributes(mark, kwargs)
+        if unique in heads:
+            mark.insertAfter(source.node())
+        else:
+            first = next(iter(graph.nodes()), None)
+            if first is None:
+                graph.insertNode(mark)
+            else:
+                mark.insertBefore(first)
+        mark.output().setType(source.type())
+        source.replaceAllUsesWith(mark.output())
+        mark.replaceInput(0, source)
+        heads[unique] = mark.output()
+        inserted += 1
+    return inserted
+
+
+def _num_params(model: Any) -> Optional[int]:
+    """Parameters and buffers the exporter appends to a traced module's graph
+    inputs; None for script modules and functions (laid out otherwise)."""
+    if isinstance(model, torch.nn.Module) and not isinstance(
+            model, torch.jit.ScriptModule):
+        return len(torch.jit._unique_state_dict(model))
+    if callable(model) and not isinstance(
+            model, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
+        return 0
+    return None
+
+
 def _wrap_model_to_graph(model_to_graph):
     @functools.wraps(model_to_graph)
-    def model_to_graph_with_marks(*args, **kwargs):
-        graph, params, out = model_to_graph(*args, **kwargs)
+    def model_to_graph_with_marks(model, *args, **kwargs):
+        state = _ExportState(num_params=_num_params(model))
+        _RUNNING_EXPORTS.append(state)
+        try:
+            graph, params, out = model_to_graph(model, *args, **kwargs)
+        finally:
+            _RUNNING_EXPORTS.pop()
         finalize_marks(graph)
+        insert_deferred_marks(graph, state.deferred)
         return graph, params, out
 
     model_to_graph_with_marks._mmdeploy_mark_wrapped = True

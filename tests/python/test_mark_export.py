@@ -103,11 +103,8 @@ def tensor_types_of_outputs(model):
             for o in model.graph.output]
 
 
-@pytest.mark.parametrize("dynamic_axes", [None, pytest.param(
-    {"input": {0: "batch"}}, marks=pytest.mark.xfail(strict=True, reason=(
-        "known gap: with dynamic axes, torch 1.13's exporter gives each Mark "
-        "output a fresh symbol for the dynamic dim (rank and static dims are "
-        "kept), so a later Reshape(-1) loses its static size")))])
+@pytest.mark.parametrize("dynamic_axes", [None, {"input": {0: "batch"}},
+                                          {"input": {0: "batch", 2: "h", 3: "w"}}])
 def test_every_tensor_keeps_the_shape_of_the_unmarked_export(dynamic_axes):
     args = dict(input_names=["input"], dynamic_axes=dynamic_axes)
     with RewriterContext(cfg=APPLY_MARKS):
@@ -207,3 +204,44 @@ def test_seed_step1_code_runs_with_only_its_import_changed(seed_rewriters):
         ("yolo_head", "output", "yolo_head.2"),
         ("detector_forward", "output", "dets"), ("detector_forward", "output", "labels")]
     assert all(attrs(n)["func_id"] == 0 for n in marks_of(exported))
+
+
+class TwoMarksOnTheInput(torch.nn.Module):
+    def forward(self, x):
+        m = torch.ops.mmdeploy.mark
+        y = m(m(x, "outer", 0, "input", "img", 0), "inner", 0, "input", "img", 0)
+        return y * 2, x.shape[0] * torch.ones(1)
+
+
+def test_marks_on_a_model_input_chain_in_call_order_and_every_use_reads_them():
+    model = export(TwoMarksOnTheInput(), torch.randn(2, 3), input_names=["input"],
+                   dynamic_axes={"input": {0: "batch"}})
+    onnx.checker.check_model(model, full_check=True)
+    outer, inner = marks_of(model)
+    assert (attrs(outer)["func"], attrs(inner)["func"]) == (b"outer", b"inner")
+    assert outer.input == ["input"] and inner.input == [outer.output[0]]
+    readers = [n for n in model.graph.node if n.domain != "mmdeploy" and "input" in n.input]
+    assert readers == []  # the Shape of x reads the marks too (they are identities)
+
+
+def test_a_marked_input_returned_as_is_keeps_the_output_name():
+    class Echo(torch.nn.Module):
+        def forward(self, x):
+            return torch.ops.mmdeploy.mark(x, "echo", 0, "input", "x", 0)
+
+    model = export(Echo(), torch.randn(4), input_names=["x"], output_names=["y"])
+    onnx.checker.check_model(model, full_check=True)
+    assert [o.name for o in model.graph.output] == ["y"]
+    # The exporter's own Identity for "input used as output" reads the mark.
+    mark, identity = model.graph.node
+    assert (mark.op_type, mark.input[0]) == ("Mark", "x")
+    assert (identity.op_type, identity.input[0]) == ("Identity", mark.output[0])
+
+
+def test_script_module_inputs_are_marked_in_place():
+    class Scripted(torch.nn.Module):
+        def forward(self, x):
+            return torch.ops.mmdeploy.mark(x, "s", 0, "input", "x", 0, "{}") + 1
+
+    model = export(torch.jit.script(Scripted()), torch.randn(2))
+    assert [n.op_type for n in model.graph.node][0] == "Mark"
