@@ -151,6 +151,30 @@ def _blocks_nodes(block) -> List[Any]:
     return nodes
 
 
+def _input_symbols(graph: torch._C.Graph) -> set:
+    """Dynamic-dim symbols of the model's inputs: the named dynamic axes."""
+    symbols = set()
+    for value in graph.inputs():
+        if isinstance(value.type(), torch._C.TensorType):
+            symbols.update(d for d in (value.type().symbolic_sizes() or [])
+                           if d is not None and d < 0)
+    return symbols
+
+
+def _declared_type(value: Any, trusted: set) -> Any:
+    """The type a Mark output is declared with: the input's type, keeping
+    static dims and the model inputs' dynamic-dim symbols. Other symbols are
+    replaced by fresh ones: torch 1.13 sometimes gives unrelated dims one
+    symbol (e.g. the heights of all three YOLO scales), and the file must not
+    claim such dims equal."""
+    t = value.type()
+    if not isinstance(t, torch._C.TensorType) or t.symbolic_sizes() is None:
+        return t
+    dims = [d if d is None or d >= 0 or d in trusted else None
+            for d in t.symbolic_sizes()]
+    return t.with_sizes(dims)
+
+
 def finalize_marks(graph: torch._C.Graph) -> int:
     """Turns the tagged nodes of an exported graph into Mark nodes.
 
@@ -161,6 +185,7 @@ def finalize_marks(graph: torch._C.Graph) -> int:
     nodes turned.
     """
     turned = 0
+    trusted = _input_symbols(graph)
     for node in _blocks_nodes(graph):
         if not node.hasAttribute(_PENDING_ATTR):
             continue
@@ -172,7 +197,7 @@ def finalize_marks(graph: torch._C.Graph) -> int:
             getattr(mark, kind + "_")(attr, getattr(node, kind)(attr))
         mark.insertBefore(node)
         old_output = node.output()
-        mark.output().setType(old_output.type())
+        mark.output().setType(_declared_type(old_output, trusted))
         old_output.replaceAllUsesWith(mark.output())
         name = old_output.debugName()
         node.destroy()

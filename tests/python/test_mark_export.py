@@ -245,3 +245,45 @@ def test_script_module_inputs_are_marked_in_place():
 
     model = export(torch.jit.script(Scripted()), torch.randn(2))
     assert [n.op_type for n in model.graph.node][0] == "Mark"
+
+
+def shape_known(dims):
+    return dims is not None and dims != []
+
+
+@pytest.mark.parametrize("dynamic_axes", [None, {"input": {0: "batch", 2: "h", 3: "w"}}])
+def test_bundled_detector_marks_lose_no_shape_information(dynamic_axes):
+    from mmdeploy_mark.models.builder import build_model
+
+    model = build_model(str(Path(__file__).resolve().parents[2] / "configs/models/yolov3_d53_tiny.py"))
+    exports = {}
+    for name, cfg in [("marked", APPLY_MARKS), ("plain", {})]:
+        with RewriterContext(cfg=cfg):
+            exports[name] = export(model, torch.randn(1, 3, 64, 64), input_names=["input"],
+                                   output_names=["dets", "labels"], dynamic_axes=dynamic_axes)
+    marked, plain = exports["marked"], exports["plain"]
+    assert len(marks_of(marked)) == 13 and not marks_of(plain)
+    # What the exporter declares is the same.
+    assert tensor_types_of_outputs(marked) == tensor_types_of_outputs(plain)
+    # Every Mark output is declared with its full rank and static dims, and a
+    # dim name is shared between tensors only if it is a model input's axis.
+    declared = {v.name: v.type.tensor_type for v in marked.graph.value_info}
+    declared.update({v.name: v.type.tensor_type for v in marked.graph.output})
+    input_axes = set((dynamic_axes or {}).get("input", {}).values())
+    owners = {}
+    for node in marks_of(marked):
+        t = declared[node.output[0]]
+        traced = attrs(node)["shape"]
+        assert len(t.shape.dim) == len(traced), attrs(node)["name"]
+        for d, size in zip(t.shape.dim, traced):
+            if d.HasField("dim_value"):
+                assert d.dim_value == size
+            else:
+                assert dynamic_axes is not None
+                owners.setdefault(d.dim_param, set()).add(node.output[0])
+    shared = {name for name, tensors in owners.items() if len(tensors) > 1}
+    assert shared <= input_axes, shared
+    # Tensor by tensor, no shape known without marks is unknown with them.
+    for (op, _, dims_marked), (_, _, dims_plain) in zip(tensor_types(marked), tensor_types(plain)):
+        if shape_known(dims_plain) and op not in ("Where",):
+            assert shape_known(dims_marked) and len(dims_marked) == len(dims_plain), op
