@@ -49,10 +49,11 @@ std::vector<Boundary> GraphBoundaries(const GraphIndex& index,
 
 }  // namespace
 
-std::string JoinNames(const std::vector<std::string>& names) {
+std::string JoinNames(const std::vector<std::string>& names,
+                      const std::string& separator) {
   std::string joined;
   for (const auto& name : names) {
-    if (!joined.empty()) joined += ", ";
+    if (!joined.empty()) joined += separator;
     joined += name;
   }
   return joined;

@@ -49,7 +49,8 @@ void CheckBoundaryNames(const GraphIndex& index,
 std::string DescribeBoundary(const GraphIndex& index, const Boundary& boundary,
                              BoundaryRole role);
 
-// "a, b, c"
-std::string JoinNames(const std::vector<std::string>& names);
+// Joins names for messages and metadata: "a, b, c" by default.
+std::string JoinNames(const std::vector<std::string>& names,
+                      const std::string& separator = ", ");
 
 }  // namespace mmdeploy::partition

@@ -43,13 +43,9 @@ std::string GraphName(const std::string& save_file) {
   return stem.empty() ? "partition" : stem;
 }
 
+// Metadata values list markers without spaces: "a:input,b[1]:output".
 std::string JoinMarkers(const std::vector<std::string>& markers) {
-  std::string joined;
-  for (const auto& marker : markers) {
-    if (!joined.empty()) joined += ",";
-    joined += marker;
-  }
-  return joined;
+  return JoinNames(markers, ",");
 }
 
 void CopyModelFields(const onnx::ModelProto& model, const PartitionSpec& spec,
