@@ -24,6 +24,7 @@ from .config import (get_dynamic_axes, get_onnx_config, get_partition_config,
                      load_config, resolve_partition_cfg)
 from .partition import extract_partitions, list_marks, strip_marks
 from .rewriter import RewriterContext
+from .symbolic import MARK_DOMAIN, MARK_DOMAIN_VERSION
 
 LOG = logging.getLogger("mmdeploy_mark")
 MARKED_SUFFIX = ".marked.onnx"
@@ -81,7 +82,7 @@ def export_marked(model: torch.nn.Module, deploy_cfg: Dict[str, Any],
             input_names=list(onnx_cfg.get("input_names") or ["input"]),
             output_names=list(onnx_cfg.get("output_names") or []),
             dynamic_axes=get_dynamic_axes(deploy_cfg),
-            custom_opsets={"mmdeploy": 1})
+            custom_opsets={MARK_DOMAIN: MARK_DOMAIN_VERSION})
 
 
 def capture_marked_tensors(model: torch.nn.Module, deploy_cfg: Dict[str, Any],
