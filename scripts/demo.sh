@@ -12,7 +12,7 @@ WORK_DIR="${1:-$ROOT/work-dirs/mmdet/yolov3/ort/partition}"
 bash "$ROOT/scripts/setup.sh"
 
 cd "$ROOT"
-"$ROOT/.venv/bin/python" scripts/torch2onnx.py \
+"$ROOT/.venv/bin/python" tools/torch2onnx.py \
   configs/mmdet/detection/yolov3_partition_onnxruntime_static.py \
   configs/models/yolov3_d53_tiny.py \
   none random \

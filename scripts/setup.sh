@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
-# Installs what is missing and builds the project. Idempotent: a second run
-# installs nothing and rebuilds only what changed.
+# Installs what is missing and builds the project for one or both platforms.
+# Idempotent: a second run installs nothing new and rebuilds only what changed.
 #
-#   bash scripts/setup.sh
+#   bash scripts/setup.sh [--platform debian|torch2|all]   (default: debian)
 #
-# Afterwards .venv/bin/python imports mmdeploy_mark, and build/ holds the C++
-# libraries, tools and tests.
+# Platforms (each a virtual environment with the package pip-installed into
+# it, exactly as a user's `pip install .` does):
+#   debian  .venv         Debian bookworm's torch 1.13 and onnx 1.12 (system
+#                         site-packages) plus onnxruntime from PyPI, with
+#                         Debian's numpy and protobuf pinned.
+#   torch2  .venv-torch2  torch 2.x, onnx, onnxscript and onnxruntime from PyPI,
+#                         versions pinned in scripts/requirements/torch2.txt.
+# Build trees: build/<platform> (the C++ tests are built there too, for ctest).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD_DIR="${MMDEPLOY_MARK_BUILD_DIR:-$ROOT/build}"
-VENV="$ROOT/.venv"
-# onnxruntime is the one dependency Debian lacks. 1.17.3 accepts Debian's
-# numpy 1.24 and protobuf 3.21 (python 4.21); the constraints below stop pip
-# from replacing them, since torch and onnx were built against them.
-ORT_VERSION="1.17.3"
+PLATFORM="debian"
+while (($#)); do
+  case "$1" in
+    --platform) PLATFORM="${2:?--platform needs debian, torch2 or all}"; shift 2 ;;
+    --platform=*) PLATFORM="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$PLATFORM" in
+  debian|torch2) PLATFORMS=("$PLATFORM") ;;
+  all) PLATFORMS=(debian torch2) ;;
+  *) echo "setup.sh: --platform must be debian, torch2 or all, not '$PLATFORM'" >&2; exit 2 ;;
+esac
+
+# onnxruntime is the one runtime dependency Debian lacks. 1.17.3 accepts
+# Debian's numpy 1.24 and protobuf 3.21 (python 4.21).
+DEBIAN_PIP_PACKAGES=("onnxruntime==1.17.3")
 
 APT_PACKAGES=(
   g++ cmake ninja-build
@@ -22,7 +40,7 @@ APT_PACKAGES=(
   libonnx-dev python3-onnx
   libprotobuf-dev protobuf-compiler
   pybind11-dev libgtest-dev
-  python3-dev python3-venv python3-pytest python3-numpy
+  python3-dev python3-venv python3-pytest python3-numpy python3-pil
   graphviz
 )
 
@@ -47,43 +65,69 @@ install_apt_packages() {
     --no-install-recommends "${missing[@]}"
 }
 
-setup_venv() {
-  if [[ ! -x "$VENV/bin/python" ]]; then
-    log "creating $VENV (from /usr/bin/python3, with system site-packages)"
-    /usr/bin/python3 -m venv --system-site-packages "$VENV"
+venv_dir() { [[ $1 == debian ]] && echo "$ROOT/.venv" || echo "$ROOT/.venv-$1"; }
+
+pip_quiet() { "$@" -q --disable-pip-version-check; }
+
+# Debian's venv sees the system's torch, onnx, numpy and protobuf; the
+# constraints stop pip from replacing them (torch and onnx were built
+# against them).
+setup_debian_venv() {
+  local venv="$1"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    log "creating $venv (from /usr/bin/python3, with system site-packages)"
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
   fi
-  # The package is used from the source tree (its compiled parts are built
-  # into python/mmdeploy_mark by CMake): a .pth file puts python/ on the path.
-  local site
-  site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-  echo "$ROOT/python" > "$site/mmdeploy_mark_src.pth"
-  if ! "$VENV/bin/python" -c "import onnxruntime" 2>/dev/null; then
-    local constraints="$VENV/debian-constraints.txt"
-    /usr/bin/python3 - > "$constraints" <<'PY'
+  # Earlier set-ups put the source tree on the path; the package is installed now.
+  rm -f "$venv"/lib/python3*/site-packages/mmdeploy_mark_src.pth
+  local constraints="$venv/debian-constraints.txt"
+  /usr/bin/python3 - > "$constraints" <<'PY'
 import google.protobuf, numpy
 print(f"numpy=={numpy.__version__}")
 print(f"protobuf=={google.protobuf.__version__}")
 PY
-    log "pip: installing onnxruntime==$ORT_VERSION (constraints: $(tr '\n' ' ' < "$constraints"))"
-    "$VENV/bin/pip" install -q --disable-pip-version-check \
-      -c "$constraints" "onnxruntime==$ORT_VERSION"
+  if ! "$venv/bin/python" -c "import onnxruntime" 2>/dev/null; then
+    log "pip: installing ${DEBIAN_PIP_PACKAGES[*]} (constraints: $(tr '\n' ' ' < "$constraints"))"
+    pip_quiet "$venv/bin/pip" install -c "$constraints" "${DEBIAN_PIP_PACKAGES[@]}"
   fi
 }
 
-build() {
-  mkdir -p "$BUILD_DIR"
-  log "building in $BUILD_DIR"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
-    -DCMAKE_BUILD_TYPE=Release \
-    -DPython3_EXECUTABLE=/usr/bin/python3 \
-    -DCMAKE_INSTALL_PREFIX="$BUILD_DIR/install" > "$BUILD_DIR/configure.log" 2>&1 \
-    || { cat "$BUILD_DIR/configure.log"; exit 1; }
-  # Two cores; translation units that include torch headers need ~1.5 GB each.
-  cmake --build "$BUILD_DIR" -j "${MMDEPLOY_MARK_JOBS:-2}"
-  cmake --install "$BUILD_DIR" > /dev/null
+setup_torch2_venv() {
+  local venv="$1" requirements="$ROOT/scripts/requirements/torch2.txt"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    log "creating $venv (from /usr/bin/python3, no system site-packages)"
+    /usr/bin/python3 -m venv "$venv"
+  fi
+  # Re-installs only when the pinned versions changed.
+  local stamp="$venv/.requirements-installed"
+  if ! cmp -s "$requirements" "$stamp"; then
+    log "pip: installing $(grep -vE '^\s*(#|$)' "$requirements" | tr '\n' ' ')(about 5.5 GB the first time)"
+    pip_quiet "$venv/bin/pip" install -r "$requirements"
+    cp "$requirements" "$stamp"
+  fi
+}
+
+# `pip install .`, as a user runs it (build isolation, build tools from
+# PyPI), plus a persistent build tree with the C++ tests for ctest.
+install_package() {
+  local platform="$1" venv="$2" build_dir="$ROOT/build/$1"
+  log "[$platform] pip install . (build tree $build_dir)"
+  local started=$SECONDS
+  CMAKE_BUILD_PARALLEL_LEVEL="${MMDEPLOY_MARK_JOBS:-2}" \
+    pip_quiet "$venv/bin/pip" install "$ROOT" \
+    --config-settings="build-dir=$build_dir" \
+    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_TESTS=ON \
+    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_EXAMPLES=ON
+  local installed
+  installed="$(cd / && "$venv/bin/python" -I -c 'import mmdeploy_mark, torch
+print(f"mmdeploy_mark {mmdeploy_mark.__version__} with torch {torch.__version__}")')"
+  log "[$platform] installed in $((SECONDS - started)) s: $installed"
 }
 
 install_apt_packages
-setup_venv
-build
-log "ready: $VENV/bin/python can 'import mmdeploy_mark'"
+for platform in "${PLATFORMS[@]}"; do
+  venv="$(venv_dir "$platform")"
+  "setup_${platform}_venv" "$venv"
+  install_package "$platform" "$venv"
+done
+log "ready: ${PLATFORMS[*]}"

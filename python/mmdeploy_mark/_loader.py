@@ -5,12 +5,15 @@ from pathlib import Path
 
 import torch
 
+from .onnx_schema import ensure_onnx_schema
+
 PLUGIN_DIR = Path(__file__).resolve().parent / "lib"
 PLUGIN_NAME = "libmmdeploy_mark_ops.so"
 # Overrides where the plugin is looked for (e.g. an installed copy).
 PLUGIN_ENV = "MMDEPLOY_MARK_PLUGIN"
 
-_REBUILD_HINT = "rebuild it with: bash scripts/setup.sh"
+_REBUILD_HINT = ("rebuild it against the running torch: 'pip install .' from the "
+                 "source tree (or 'bash scripts/setup.sh' there)")
 
 
 class PluginLoadError(ImportError):
@@ -80,16 +83,5 @@ def load_plugin() -> Path:
         raise PluginLoadError(
             f"mmdeploy_mark: {path} loaded but did not register "
             f"torch.ops.mmdeploy.mark; {_REBUILD_HINT}")
-    _check_onnx_schema(path)
+    ensure_onnx_schema()
     return path
-
-
-def _check_onnx_schema(path: Path) -> None:
-    import onnx.defs
-
-    if not onnx.defs.has("Mark", "mmdeploy"):
-        raise PluginLoadError(
-            f"mmdeploy_mark: {path} loaded but the ONNX schema mmdeploy::Mark "
-            f"is not visible to the onnx package ({onnx.__file__}). The plugin "
-            f"and onnx must share one libonnx.so: use Debian's python3-onnx "
-            f"with /usr/bin/python3, not an onnx wheel from pip")

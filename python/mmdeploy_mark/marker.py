@@ -16,26 +16,12 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
+from .dynamo_symbolic import in_dynamo_onnx_export, symbolic_mark
+from .scope import MarkCounter, current_context
+
 MARK_TYPES = ("input", "output")
 # Attributes every Mark node carries; extra attributes may not reuse them.
 RESERVED_ATTRS = ("dtype", "shape", "func", "func_id", "type", "name", "id")
-
-
-class MarkCounter:
-    """Counts marked calls per function name: the source of func_id."""
-
-    def __init__(self) -> None:
-        self._counts: Dict[str, int] = {}
-
-    def next_id(self, func: str) -> int:
-        """Returns the func_id of this call of ``func`` and counts it."""
-        func_id = self._counts.get(func, 0)
-        self._counts[func] = func_id + 1
-        return func_id
-
-    def reset(self) -> None:
-        """Starts every count at 0 again."""
-        self._counts.clear()
 
 
 # Counts calls made outside any RewriterContext (each context has its own).
@@ -66,8 +52,6 @@ _TRACE_COUNTER = _TraceCounter()
 def current_counter() -> MarkCounter:
     """The counter that numbers the current call: the running trace's, else
     the innermost RewriterContext's, else the unscoped one."""
-    from .rewriter import current_context
-
     state = torch._C._get_tracing_state()
     if state is not None:
         return _TRACE_COUNTER.for_state(state)
@@ -117,6 +101,8 @@ def mark_tensor(x: torch.Tensor, func: str, type: str, name: str,
         raise TypeError(
             f"mark: '{name}' of '{func}' must be a torch.Tensor, got "
             f"{type_name(x)}")
+    if in_dynamo_onnx_export():
+        return symbolic_mark(x, func, func_id, type, name, id, attrs)
     return torch.ops.mmdeploy.mark(x, func, func_id, type, name, id, attrs)
 
 

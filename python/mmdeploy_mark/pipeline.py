@@ -24,7 +24,7 @@ from .config import (get_dynamic_axes, get_onnx_config, get_partition_config,
                      load_config, resolve_partition_cfg)
 from .partition import extract_partitions, list_marks, strip_marks
 from .rewriter import RewriterContext
-from .symbolic import MARK_DOMAIN, MARK_DOMAIN_VERSION
+from .export import export
 
 LOG = logging.getLogger("mmdeploy_mark")
 MARKED_SUFFIX = ".marked.onnx"
@@ -70,19 +70,20 @@ def _with_marks(deploy_cfg: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def export_marked(model: torch.nn.Module, deploy_cfg: Dict[str, Any],
-                  inputs: torch.Tensor, path: str, backend: str) -> None:
-    """Exports ``model`` to ``path`` with Mark nodes, as onnx_config says."""
+                  inputs: torch.Tensor, path: str, backend: str,
+                  exporter: Optional[str] = None) -> Dict[str, Any]:
+    """Exports ``model`` to ``path`` with Mark nodes, as onnx_config says;
+    returns the exporter and opset used."""
     onnx_cfg = get_onnx_config(deploy_cfg)
     with RewriterContext(cfg=_with_marks(deploy_cfg), backend=backend), torch.no_grad():
-        torch.onnx.export(
-            model, inputs, path,
+        return export(
+            model, inputs, path, exporter=exporter,
             export_params=onnx_cfg.get("export_params", True),
             keep_initializers_as_inputs=onnx_cfg.get("keep_initializers_as_inputs", False),
             opset_version=onnx_cfg.get("opset_version", 11),
             input_names=list(onnx_cfg.get("input_names") or ["input"]),
             output_names=list(onnx_cfg.get("output_names") or []),
-            dynamic_axes=get_dynamic_axes(deploy_cfg),
-            custom_opsets={MARK_DOMAIN: MARK_DOMAIN_VERSION})
+            dynamic_axes=get_dynamic_axes(deploy_cfg))
 
 
 def capture_marked_tensors(model: torch.nn.Module, deploy_cfg: Dict[str, Any],
@@ -218,7 +219,8 @@ def _as_list(value: Any) -> List[str]:
 def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[str],
                img: str, work_dir: str, *, device: str = "cpu", partition: bool = False,
                verify_outputs: bool = False, visualize: bool = False,
-               atol: float = 1e-4, rtol: float = 1e-3) -> Dict[str, Any]:
+               atol: float = 1e-4, rtol: float = 1e-3,
+               exporter: Optional[str] = None) -> Dict[str, Any]:
     """Runs the whole job; returns the summary that is also written as JSON.
 
     Raises:
@@ -258,7 +260,7 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
     t0 = time.perf_counter()
     tmp_marked = marked_path + f".tmp-{os.getpid()}"
     try:
-        export_marked(model, deploy_cfg, inputs, tmp_marked, backend)
+        used = export_marked(model, deploy_cfg, inputs, tmp_marked, backend, exporter)
         stripped = strip_marks(tmp_marked)
         onnx.save(stripped, full_path + f".tmp-{os.getpid()}")
         os.replace(tmp_marked, marked_path)
@@ -280,6 +282,8 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
     summary: Dict[str, Any] = {
         "deploy_cfg": str(deploy_cfg_path), "model_cfg": str(model_cfg_path),
         "checkpoint": checkpoint, "input_shape": list(inputs.shape),
+        "torch_version": torch.__version__, "exporter": used["exporter"],
+        "opset_version": used["opset_version"],
         "full_model": _describe(full_path), "marked_model": marked_path,
         "markers": sorted({m.marker for m in list_marks(marked_path)}),
         "partitions": [dict(_describe(f), start=_as_list(c["start"]), end=_as_list(c["end"]))

@@ -22,17 +22,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .marker import MarkCounter
+from .scope import _ACTIVE_CONTEXTS, _ACTIVE_CALLS, MarkCounter, current_context
 
 DEFAULT_BACKEND = "default"
-
-# Innermost last. Context variables (not module globals) so that threads and
-# nested exports see their own contexts.
-_ACTIVE_CONTEXTS: contextvars.ContextVar[Tuple["RewriterContext", ...]] = (
-    contextvars.ContextVar("mmdeploy_mark_rewriter_contexts", default=()))
-_ACTIVE_CALLS: contextvars.ContextVar[Tuple["RewriteCall", ...]] = (
-    contextvars.ContextVar("mmdeploy_mark_rewrite_calls", default=()))
-
 
 class RewriterWarning(UserWarning):
     """A registered rewriter could not be applied."""
@@ -265,7 +257,3 @@ class RewriterContext:
                 delattr(patch.owner, patch.attr)
 
 
-def current_context() -> Optional[RewriterContext]:
-    """The innermost open RewriterContext, or None outside any."""
-    contexts = _ACTIVE_CONTEXTS.get()
-    return contexts[-1] if contexts else None

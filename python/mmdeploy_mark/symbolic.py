@@ -1,11 +1,16 @@
-"""ONNX export of torch.ops.mmdeploy.mark as mmdeploy::Mark nodes.
+"""TorchScript-based ONNX export (torch.onnx.export(dynamo=False)) of
+torch.ops.mmdeploy.mark as mmdeploy::Mark nodes.
 
-torch 1.13's exporter runs ONNX shape inference only on nodes of the onnx
-namespace: every tensor after a custom-domain node loses its shape, and each
-such node triggers "The shape inference of mmdeploy::Mark type is missing".
-So while the exporter runs, a mark is carried by something it understands,
-and turned into the ``mmdeploy::Mark`` node that is serialized only when the
-exporter has finished its graph passes (``_model_to_graph``):
+The symbolic is registered through torch's public register_custom_op_symbolic.
+Exported as it is, a mark becomes an ``mmdeploy::Mark`` node whose output
+keeps the input's type. But the TorchScript exporter (torch 1.13 as 2.x) runs
+ONNX shape inference only on nodes of the onnx namespace: tensors computed
+after a custom-domain node lose their shapes, and each such node triggers
+"The shape inference of mmdeploy::Mark type is missing". So inside
+``marks_export_hook()`` (which mmdeploy_mark.export enters; nothing in torch
+changes outside it) a mark is carried by something the exporter understands,
+and turned into the ``mmdeploy::Mark`` node only when the exporter has
+finished its graph passes (its ``_model_to_graph`` step):
 
 - a mark on an intermediate tensor is a ``Cast`` to the tensor's own type
   (an exact identity that, unlike ``Identity``, keeps the exporter's symbols
@@ -19,19 +24,27 @@ exporter has finished its graph passes (``_model_to_graph``):
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
+import importlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import torch
-import torch.onnx.utils as onnx_utils
 from torch.onnx import register_custom_op_symbolic, symbolic_helper
 
-MARK_DOMAIN = "mmdeploy"
-MARK_DOMAIN_VERSION = 1
+from .onnx_schema import MARK_DOMAIN, MARK_OP_TYPE
+from .onnx_types import onnx_dtype_of_scalar_type
+from .scope import marks_enabled
+
 MARK_OP = "mmdeploy::mark"
-MARK_ONNX_KIND = "mmdeploy::Mark"
+MARK_ONNX_KIND = f"{MARK_DOMAIN}::{MARK_OP_TYPE}"
+# Where the TorchScript exporter's _model_to_graph lives: torch 2.x moved it
+# (torch.onnx.utils only re-exports it there, and the exporter calls its own).
+_EXPORTER_MODULES = ("torch.onnx._internal.torchscript_exporter.utils",
+                     "torch.onnx.utils")
 # Lowest opset the symbolic is registered for; the exporter uses it for
 # every later opset too.
 MARK_SYMBOLIC_OPSET = 1
@@ -40,12 +53,6 @@ _PENDING_ATTR = "__mmdeploy_pending_mark"
 # Attributes of the carrier op itself, not of the mark.
 _CARRIER_ATTRS = (_PENDING_ATTR, "to")
 
-# ONNX TensorProto element types of torch's scalar type names.
-_ONNX_DTYPE = {
-    "Float": 1, "Byte": 2, "Char": 3, "Short": 5, "Int": 6, "Long": 7,
-    "Bool": 9, "Half": 10, "Double": 11, "ComplexFloat": 14,
-    "ComplexDouble": 15, "BFloat16": 16,
-}
 
 
 @dataclass
@@ -58,8 +65,10 @@ class _ExportState:
     deferred: List[Tuple[int, Dict[str, Any]]] = field(default_factory=list)
 
 
-# Exports running in this thread, innermost last (exports may nest).
-_RUNNING_EXPORTS: List[_ExportState] = []
+# Exports running under marks_export_hook in this thread or task, innermost
+# last (exports may nest).
+_RUNNING_EXPORTS: contextvars.ContextVar[Tuple[_ExportState, ...]] = (
+    contextvars.ContextVar("mmdeploy_mark_running_exports", default=()))
 
 
 def _is_model_input(g, x, state: _ExportState) -> bool:
@@ -71,25 +80,12 @@ def _is_model_input(g, x, state: _ExportState) -> bool:
     return uniques.index(x.unique()) < len(uniques) - state.num_params
 
 
-def _marks_enabled() -> bool:
-    """Outside a RewriterContext marks are exported; inside one only when its
-    deploy config sets partition_config.apply_marks."""
-    from .rewriter import current_context
-
-    context = current_context()
-    if context is None:
-        return True
-    from .config import cfg_apply_marks
-
-    return cfg_apply_marks(context.cfg)
-
-
 def _tensor_type(value: Any) -> Tuple[int, Optional[List[int]]]:
     """(ONNX dtype, static shape or None) of a JIT value's tensor type."""
     t = value.type()
     if not isinstance(t, torch._C.TensorType):
         return 0, None
-    dtype = _ONNX_DTYPE.get(t.scalarType() or "", 0)
+    dtype = onnx_dtype_of_scalar_type(t.scalarType())
     sizes = t.varyingSizes()
     if sizes is None or any(s is None for s in sizes):
         return dtype, None
@@ -115,7 +111,7 @@ def _attr_kwargs(attrs: dict) -> dict:
 @symbolic_helper.parse_args("v", "s", "i", "s", "s", "i", "s")
 def mark_symbolic(g, x, func, func_id, type, name, id, attrs):
     """Symbolic of mmdeploy::mark; see the module docstring."""
-    if not _marks_enabled():
+    if not marks_enabled():
         return x
     # The traced output type holds the tensor's dtype and shape at export
     # time; the input value may already carry symbolic (dynamic) dims.
@@ -129,8 +125,14 @@ def mark_symbolic(g, x, func, func_id, type, name, id, attrs):
     if shape is not None:
         kwargs["shape_i"] = shape
     kwargs.update(_attr_kwargs(json.loads(attrs or "{}")))
-    state = _RUNNING_EXPORTS[-1] if _RUNNING_EXPORTS else None
-    if state is not None and _is_model_input(g, x, state):
+    running = _RUNNING_EXPORTS.get()
+    if not running:
+        # A plain torch.onnx.export: the Mark node itself, typed as its input.
+        mark = g.op(MARK_ONNX_KIND, x, **kwargs)
+        mark.setType(x.type())
+        return mark
+    state = running[-1]
+    if _is_model_input(g, x, state):
         state.deferred.append((x.unique(), kwargs))
         return x
     kwargs[_PENDING_ATTR + "_i"] = 1
@@ -268,26 +270,54 @@ def _num_params(model: Any) -> Optional[int]:
     return None
 
 
-def _wrap_model_to_graph(model_to_graph):
-    @functools.wraps(model_to_graph)
+def _exporter_module():
+    for name in _EXPORTER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "_model_to_graph"):
+            return module
+    raise RuntimeError(
+        "mmdeploy_mark: this torch's TorchScript-based ONNX exporter has no "
+        "_model_to_graph step to finish marks in; export with "
+        "exporter='dynamo' instead")
+
+
+@contextlib.contextmanager
+def marks_export_hook() -> Iterator[None]:
+    """While open, torch.onnx.export(dynamo=False) exports marks so that every
+    tensor keeps the shape it has without marks (see the module docstring).
+
+    It wraps the exporter's ``_model_to_graph`` step for the duration and
+    restores it on exit; nested hooks share one wrapper.
+    """
+    module = _exporter_module()
+    original = module._model_to_graph
+    if getattr(original, "_mmdeploy_mark_wrapped", False):
+        yield
+        return
+
+    @functools.wraps(original)
     def model_to_graph_with_marks(model, *args, **kwargs):
         state = _ExportState(num_params=_num_params(model))
-        _RUNNING_EXPORTS.append(state)
+        token = _RUNNING_EXPORTS.set(_RUNNING_EXPORTS.get() + (state,))
         try:
-            graph, params, out = model_to_graph(model, *args, **kwargs)
+            graph, params, out = original(model, *args, **kwargs)
         finally:
-            _RUNNING_EXPORTS.pop()
+            _RUNNING_EXPORTS.reset(token)
         finalize_marks(graph)
         insert_deferred_marks(graph, state.deferred)
         return graph, params, out
 
     model_to_graph_with_marks._mmdeploy_mark_wrapped = True
-    return model_to_graph_with_marks
+    module._model_to_graph = model_to_graph_with_marks
+    try:
+        yield
+    finally:
+        module._model_to_graph = original
 
 
 def register_symbolics() -> None:
-    """Registers the mark symbolic and the exporter hook; idempotent."""
+    """Registers the mark symbolic with torch's public API; idempotent."""
     register_custom_op_symbolic(MARK_OP, mark_symbolic, MARK_SYMBOLIC_OPSET)
-    if not getattr(onnx_utils._model_to_graph, "_mmdeploy_mark_wrapped", False):
-        onnx_utils._model_to_graph = _wrap_model_to_graph(
-            onnx_utils._model_to_graph)

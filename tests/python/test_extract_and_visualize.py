@@ -1,4 +1,4 @@
-"""scripts/extract.py, --visualize, and the predefined single_stage partition."""
+"""tools/extract.py, --visualize, and the predefined single_stage partition."""
 import importlib.util
 import json
 from pathlib import Path
@@ -16,7 +16,7 @@ MODEL_CFG = ROOT / "configs/models/yolov3_d53_tiny.py"
 
 
 def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

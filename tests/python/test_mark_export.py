@@ -1,4 +1,6 @@
-"""Mark nodes in torch.onnx.export: attributes, shapes, apply_marks."""
+"""Mark nodes from the TorchScript-based exporter (every torch has it):
+attributes, shapes, apply_marks. The torch.export-based exporter is covered
+by test_dynamo_export.py, and both side by side by test_exporters.py."""
 import importlib
 import io
 import sys
@@ -10,6 +12,7 @@ import onnx.shape_inference
 import pytest
 import torch
 
+import mmdeploy_mark
 from mmdeploy_mark import RewriterContext, mark
 
 FAKE_PKGS = Path(__file__).parent / "fake_pkgs"
@@ -20,7 +23,8 @@ def export(model, args, **kwargs):
     buffer = io.BytesIO()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        torch.onnx.export(model, args, buffer, opset_version=11, **kwargs)
+        mmdeploy_mark.export(model, args, buffer, exporter="torchscript", opset_version=11,
+                             **kwargs)
     shape_warnings = [str(w.message) for w in caught if "shape inference" in str(w.message)]
     assert not shape_warnings, shape_warnings
     return onnx.load_from_string(buffer.getvalue())

@@ -10,6 +10,7 @@ import onnx
 import pytest
 
 import partition_models as pm
+import mmdeploy_mark
 from mmdeploy_mark import _partition
 from mmdeploy_mark import partition as P
 
@@ -627,9 +628,8 @@ def export_tiny_yolo(tmp_path):
     module = TinyYolo().eval()
     img = torch.randn(2, 3, 8, 8)
     path = tmp_path / "tiny_yolo.onnx"
-    torch.onnx.export(module, img, str(path), opset_version=13,
-                      input_names=["input"], output_names=["dets", "labels"],
-                      custom_opsets={"mmdeploy": 1})
+    mmdeploy_mark.export(module, img, str(path), exporter="torchscript", opset_version=13,
+                         input_names=["input"], output_names=["dets", "labels"])
     with torch.no_grad():
         dets, labels = module(img)
     return path, img.numpy(), dets.numpy(), labels.numpy()

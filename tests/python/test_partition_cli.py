@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import onnx
 import pytest
@@ -12,18 +13,9 @@ import pytest
 import partition_models as pm
 from mmdeploy_mark import partition as P
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-BUILD_DIR = pathlib.Path(os.environ.get("MMDEPLOY_MARK_BUILD_DIR",
-                                        REPO / "build"))
-CANDIDATES = [BUILD_DIR / "partition" / "tools" / "mmdeploy-partition",
-              BUILD_DIR / "install" / "bin" / "mmdeploy-partition"]
-EXE = next((p for p in CANDIDATES if p.is_file()), None)
-
-pytestmark = pytest.mark.skipif(
-    EXE is None,
-    reason=f"mmdeploy-partition is not built (looked for "
-    f"{', '.join(map(str, CANDIDATES))}; set MMDEPLOY_MARK_BUILD_DIR or run "
-    f"bash scripts/setup.sh)")
+# The executable pip installed beside this interpreter: what users run.
+EXE = pathlib.Path(sys.executable).parent / "mmdeploy-partition"
+assert EXE.is_file(), f"{EXE} is missing: reinstall the package (pip install .)"
 
 PRED_MAPS = [f"pred_maps.{i}" for i in range(3)]
 ERROR_PREFIX = "mmdeploy-partition: error: "

@@ -1,4 +1,4 @@
-"""scripts/torch2onnx.py end to end: the seed's config, dynamic shapes, errors."""
+"""tools/torch2onnx.py end to end: the seed's config, dynamic shapes, errors."""
 import importlib.util
 import json
 from pathlib import Path
@@ -17,7 +17,7 @@ MODEL_CFG = ROOT / "configs/models/yolov3_d53_tiny.py"
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("torch2onnx", ROOT / "scripts/torch2onnx.py")
+    spec = importlib.util.spec_from_file_location("torch2onnx", ROOT / "tools/torch2onnx.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

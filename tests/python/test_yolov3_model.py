@@ -10,6 +10,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
+import mmdeploy_mark
+
 from mmdeploy_mark import FUNCTION_REWRITER, RewriterContext, mark
 from mmdeploy_mark.config import load_config
 from mmdeploy_mark.models import build_model, postprocess, yolov3
@@ -46,9 +48,9 @@ def export_onnx(module: torch.nn.Module, x: torch.Tensor,
     if dynamic:
         axes = {"input": {0: "batch", 2: "height", 3: "width"}}
         axes.update({name: {0: "batch"} for name in output_names})
-    torch.onnx.export(module, x, buf, opset_version=11,
-                      input_names=["input"], output_names=output_names,
-                      dynamic_axes=axes)
+    mmdeploy_mark.export(module, x, buf, exporter="torchscript", opset_version=11,
+                         input_names=["input"], output_names=output_names,
+                         dynamic_axes=axes)
     return buf.getvalue()
 
 
@@ -360,10 +362,9 @@ def test_export_with_rewriter_marks():
                       "yolov3_partition_onnxruntime_static.py")
     buf = io.BytesIO()
     with RewriterContext(cfg=cfg, backend="onnxruntime"):
-        torch.onnx.export(model, torch.rand(1, 3, 64, 64), buf,
-                          opset_version=11, input_names=["input"],
-                          output_names=["dets", "labels"],
-                          custom_opsets={"mmdeploy": 1})
+        mmdeploy_mark.export(model, torch.rand(1, 3, 64, 64), buf, exporter="torchscript",
+                             opset_version=11, input_names=["input"],
+                             output_names=["dets", "labels"])
     marks = [n for n in onnx.load_from_string(buf.getvalue()).graph.node
              if n.op_type == "Mark"]
     names = {(a.s.decode() if a.s else a.i)

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Cut one partition out of a marked ONNX model (like mmdeploy's tools/extract.py).
 
 Example:
 
-  .venv/bin/python scripts/extract.py end2end.marked.onnx yolov3.onnx \\
+  .venv/bin/python tools/extract.py end2end.marked.onnx yolov3.onnx \\
       --start detector_forward:input --end yolo_head:input
 
 A marker is "func:type" or "func[func_id]:type" (type is input or output);
@@ -18,8 +17,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
 EXIT_PARTITION, EXIT_USAGE, EXIT_INPUT = 1, 2, 3
 

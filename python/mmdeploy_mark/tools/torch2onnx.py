@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Export a PyTorch model to ONNX with marks, partition it, and verify it.
 
 Example (the seed's YOLOv3 partition, bundled model, random weights):
 
-  .venv/bin/python scripts/torch2onnx.py \\
+  .venv/bin/python tools/torch2onnx.py \\
       configs/mmdet/detection/yolov3_partition_onnxruntime_static.py \\
       configs/models/yolov3_d53_tiny.py none random \\
       --work-dir work-dirs/yolov3 --partition --verify
@@ -20,8 +19,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
 EXIT_VERIFY, EXIT_CONFIG, EXIT_PARTITION, EXIT_MISSING = 1, 2, 3, 4
 
@@ -51,6 +48,10 @@ def parse_args(argv):
     parser.add_argument("--visualize", action="store_true",
                         help="draw the marked model with partitions coloured and marks "
                         "labelled to <work-dir>/partitions.svg (needs Graphviz)")
+    parser.add_argument("--exporter", choices=["torchscript", "dynamo"], default=None,
+                        help="torch's ONNX exporter: torchscript (torch.onnx.export("
+                        "dynamo=False)) or dynamo (the torch.export-based one, torch >= 2.8); "
+                        "default: this torch's default (recorded in summary.json)")
     parser.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance of --verify")
     parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of --verify")
     return parser.parse_args(argv)
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
         summary = torch2onnx(args.deploy_cfg, args.model_cfg, checkpoint, args.img,
                              args.work_dir, device=args.device, partition=args.partition,
                              verify_outputs=args.verify, visualize=args.visualize,
-                             atol=args.atol, rtol=args.rtol)
+                             atol=args.atol, rtol=args.rtol, exporter=args.exporter)
     except VerificationError as e:
         print(f"torch2onnx: error: {e}", file=sys.stderr)
         return EXIT_VERIFY

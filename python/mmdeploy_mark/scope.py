@@ -1,0 +1,54 @@
+"""The export scope shared by rewriters, marks and symbolics: which
+RewriterContext is open, whether marks apply in it, and func_id counting.
+
+It sits below rewriter.py, marker.py and the symbolics, so none of them
+imports another to ask.
+"""
+from __future__ import annotations
+
+import contextvars
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
+
+from .config import cfg_apply_marks
+
+if TYPE_CHECKING:
+    from .rewriter import RewriteCall, RewriterContext
+
+# Innermost last. Context variables (not module globals) so that threads and
+# nested exports see their own contexts.
+_ACTIVE_CONTEXTS: contextvars.ContextVar[Tuple["RewriterContext", ...]] = (
+    contextvars.ContextVar("mmdeploy_mark_rewriter_contexts", default=()))
+_ACTIVE_CALLS: contextvars.ContextVar[Tuple["RewriteCall", ...]] = (
+    contextvars.ContextVar("mmdeploy_mark_rewrite_calls", default=()))
+
+
+def current_context() -> Optional["RewriterContext"]:
+    """The innermost open RewriterContext, or None outside any."""
+    contexts = _ACTIVE_CONTEXTS.get()
+    return contexts[-1] if contexts else None
+
+
+def marks_enabled() -> bool:
+    """Outside a RewriterContext marks are exported; inside one only when its
+    deploy config sets partition_config.apply_marks."""
+    context = current_context()
+    if context is None:
+        return True
+    return cfg_apply_marks(context.cfg)
+
+
+class MarkCounter:
+    """Counts marked calls per function name: the source of func_id."""
+
+    def __init__(self) -> None:
+        self._counts: Dict[str, int] = {}
+
+    def next_id(self, func: str) -> int:
+        """Returns the func_id of this call of ``func`` and counts it."""
+        func_id = self._counts.get(func, 0)
+        self._counts[func] = func_id + 1
+        return func_id
+
+    def reset(self) -> None:
+        """Starts every count at 0 again."""
+        self._counts.clear()
