@@ -5,8 +5,6 @@ from pathlib import Path
 
 import torch
 
-from .onnx_schema import ensure_onnx_schema
-
 PLUGIN_DIR = Path(__file__).resolve().parent / "lib"
 PLUGIN_NAME = "libmmdeploy_mark_ops.so"
 # Overrides where the plugin is looked for (e.g. an installed copy).
@@ -83,5 +81,4 @@ def load_plugin() -> Path:
         raise PluginLoadError(
             f"mmdeploy_mark: {path} loaded but did not register "
             f"torch.ops.mmdeploy.mark; {_REBUILD_HINT}")
-    ensure_onnx_schema()
     return path

@@ -101,10 +101,11 @@ def export(model: Any, args: Union[torch.Tensor, Sequence[Any]],
                   export_params=export_params,
                   keep_initializers_as_inputs=keep_initializers_as_inputs)
     with warnings.catch_warnings():
-        # Asked for by the caller: torch 2.x deprecates the TorchScript exporter.
-        warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                module=r"torch\.onnx")
-        warnings.filterwarnings("ignore", message=r".*dynamo=False.*")
+        # The caller chose the exporter: torch 2.x's deprecation notices for the
+        # TorchScript exporter and the helpers it calls are not theirs to act on.
+        if exporter == "torchscript":
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=FutureWarning)
         # The deploy config's dynamic_axes are what mmdeploy users write;
         # the dynamo exporter converts them itself.
         warnings.filterwarnings("ignore", message=r".*'dynamic_axes' is not recommended.*")

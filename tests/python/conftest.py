@@ -1,5 +1,7 @@
 """Shared fixtures: every test starts from the same global state."""
+import importlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,15 @@ def repo_root() -> Path:
 @pytest.fixture
 def build_dir() -> Path:
     return Path(os.environ.get("MMDEPLOY_MARK_BUILD_DIR", REPO_ROOT / "build"))
+
+
+FAKE_PKGS = Path(__file__).parent / "fake_pkgs"
+
+
+@pytest.fixture
+def seed_rewriters(monkeypatch):
+    monkeypatch.syspath_prepend(str(FAKE_PKGS))
+    yield importlib.import_module("seed_step1_rewriters")
+    for name in [m for m in sys.modules if m == "mmdet" or m.startswith("mmdet.")]:
+        del sys.modules[name]
+    del sys.modules["seed_step1_rewriters"]

@@ -85,6 +85,7 @@ print("unchanged")
 
 # torch's exporter says so for every custom-domain node; mmdeploy_mark.export avoids it.
 @pytest.mark.filterwarnings("ignore:The shape inference of mmdeploy..Mark type is missing")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch 2.x: dynamo=False
 def test_plain_torch_onnx_export_gives_typed_mark_nodes():
     """Without mmdeploy_mark.export, the TorchScript exporter still writes Mark
     nodes through the registered symbolic, each typed as its input."""
@@ -161,3 +162,23 @@ def test_torch_export_keeps_the_mark_op():
     targets = [n.target for n in program.graph.nodes if n.op == "call_function"]
     assert targets.count(torch.ops.mmdeploy.mark.default) == 6
     torch.testing.assert_close(program.module()(x), model(x))
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_seed_step1_rewriters_mark_the_same_points_with_every_exporter(exporter, seed_rewriters):
+    from mmdet.models.detectors.base import BaseDetector
+
+    model = BaseDetector().eval()
+    with mmdeploy_mark.RewriterContext(cfg={"partition_config": {"apply_marks": True}},
+                                       backend="onnxruntime"):
+        buffer = io.BytesIO()
+        mmdeploy_mark.export(model, torch.randn(1, 3, 16, 16), buffer, exporter=exporter)
+    attrs = mark_attrs(onnx.load_from_string(buffer.getvalue()))
+    assert [(a["func"], a["func_id"], a["type"], a["name"]) for a in attrs] == [
+        (b"detector_forward", 0, b"input", b"input"),
+        (b"yolo_head", 0, b"input", b"pred_maps.0"), (b"yolo_head", 0, b"input", b"pred_maps.1"),
+        (b"yolo_head", 0, b"input", b"pred_maps.2"),
+        (b"yolo_head", 0, b"output", b"yolo_head.0"), (b"yolo_head", 0, b"output", b"yolo_head.1"),
+        (b"yolo_head", 0, b"output", b"yolo_head.2"),
+        (b"detector_forward", 0, b"output", b"dets"),
+        (b"detector_forward", 0, b"output", b"labels")]

@@ -1,9 +1,7 @@
 """Mark nodes from the TorchScript-based exporter (every torch has it):
 attributes, shapes, apply_marks. The torch.export-based exporter is covered
 by test_dynamo_export.py, and both side by side by test_exporters.py."""
-import importlib
 import io
-import sys
 import warnings
 from pathlib import Path
 
@@ -15,7 +13,6 @@ import torch
 import mmdeploy_mark
 from mmdeploy_mark import RewriterContext, mark
 
-FAKE_PKGS = Path(__file__).parent / "fake_pkgs"
 APPLY_MARKS = {"partition_config": {"apply_marks": True}}
 
 
@@ -177,15 +174,6 @@ def test_a_mark_on_a_parameter_is_kept():
 
     model = export(MarksWeight(), torch.randn(3))
     assert [n.input[0] for n in marks_of(model)] == ["w"]
-
-
-@pytest.fixture
-def seed_rewriters(monkeypatch):
-    monkeypatch.syspath_prepend(str(FAKE_PKGS))
-    yield importlib.import_module("seed_step1_rewriters")
-    for name in [m for m in sys.modules if m == "mmdet" or m.startswith("mmdet.")]:
-        del sys.modules[name]
-    del sys.modules["seed_step1_rewriters"]
 
 
 def test_seed_step1_code_runs_with_only_its_import_changed(seed_rewriters):
