@@ -111,13 +111,19 @@ setup_torch2_venv() {
 # PyPI), plus a persistent build tree with the C++ tests for ctest.
 install_package() {
   local platform="$1" venv="$2" build_dir="$ROOT/build/$1"
-  log "[$platform] pip install . (build tree $build_dir)"
+  local log_file="$ROOT/build/pip-install-$1.log"
+  mkdir -p "$ROOT/build"
+  log "[$platform] pip install . (C++ build in $build_dir, a few minutes the first time; log: $log_file)"
   local started=$SECONDS
-  CMAKE_BUILD_PARALLEL_LEVEL="${MMDEPLOY_MARK_JOBS:-2}" \
-    pip_quiet "$venv/bin/pip" install "$ROOT" \
+  if ! CMAKE_BUILD_PARALLEL_LEVEL="${MMDEPLOY_MARK_JOBS:-2}" \
+    "$venv/bin/pip" install --disable-pip-version-check -v "$ROOT" \
     --config-settings="build-dir=$build_dir" \
     --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_TESTS=ON \
-    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_EXAMPLES=ON
+    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_EXAMPLES=ON > "$log_file" 2>&1; then
+    tail -n 60 "$log_file" >&2
+    log "[$platform] pip install . failed after $((SECONDS - started)) s; the whole log is $log_file"
+    exit 1
+  fi
   local installed
   installed="$(cd / && "$venv/bin/python" -I -c 'import mmdeploy_mark, torch
 print(f"mmdeploy_mark {mmdeploy_mark.__version__} with torch {torch.__version__}")')"
