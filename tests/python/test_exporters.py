@@ -4,6 +4,7 @@ changes nothing in torch."""
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -182,3 +183,20 @@ def test_seed_step1_rewriters_mark_the_same_points_with_every_exporter(exporter,
         (b"yolo_head", 0, b"output", b"yolo_head.2"),
         (b"detector_forward", 0, b"output", b"dets"),
         (b"detector_forward", 0, b"output", b"labels")]
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_cli_strips_cuts_and_checks_what_each_exporter_writes(exporter, tmp_path):
+    """The partition pass links the platform's ONNX C++ library (Debian's 1.12,
+    IR 8 / opset 17); torch 2.x writes IR 10 and opset 18-20."""
+    model_path = tmp_path / "marked.onnx"
+    model_path.write_bytes(export(Net(), torch.randn(1, 3, 8, 8), exporter).SerializeToString())
+    exe = Path(sys.executable).parent / "mmdeploy-partition"
+    for args in (["--strip", "-o", "full.onnx"],
+                 ["--start", "body:output", "--end", "head[1]:output", "-o", "part.onnx"]):
+        result = subprocess.run([str(exe), "marked.onnx", "--check", *args], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        written = tmp_path / args[-1]
+        onnx.checker.check_model(str(written), full_check=True)
+        ort.InferenceSession(str(written), providers=["CPUExecutionProvider"])
