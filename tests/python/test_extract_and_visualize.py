@@ -1,5 +1,5 @@
 """tools/extract.py, --visualize, and the predefined single_stage partition."""
-import importlib.util
+import importlib
 import json
 from pathlib import Path
 
@@ -16,10 +16,7 @@ MODEL_CFG = ROOT / "configs/models/yolov3_d53_tiny.py"
 
 
 def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"mmdeploy_mark.tools.{name}")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """tools/torch2onnx.py end to end: the seed's config, dynamic shapes, errors."""
-import importlib.util
+import importlib
 import json
 from pathlib import Path
 
@@ -17,10 +17,7 @@ MODEL_CFG = ROOT / "configs/models/yolov3_d53_tiny.py"
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("torch2onnx", ROOT / "tools/torch2onnx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("mmdeploy_mark.tools.torch2onnx")
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +105,14 @@ def test_verify_catches_a_wrong_partition(tmp_path, monkeypatch):
     with pytest.raises(pipeline.VerificationError, match=r"yolov3.onnx : pred_maps.\d .*FAIL"):
         pipeline.torch2onnx(str(SEED_CFG), str(MODEL_CFG), None, "random", str(tmp_path),
                             partition=True, verify_outputs=True)
+
+
+@pytest.mark.parametrize("tool", ["torch2onnx", "extract"])
+def test_tools_run_where_mmdeploy_users_type_them(tool):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / f"{tool}.py"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "Exit codes" in result.stdout
