@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets everything up (see setup.sh), then runs the seed's YOLOv3 example end
-# to end on the bundled detector (random weights, no downloads): export with
-# marks, cut yolov3.onnx (outputs pred_maps.0..2) as the seed's deploy config
-# says, and verify every model in onnxruntime against PyTorch.
+# to end on the example detector in examples/yolov3 (random weights, no
+# downloads; its model config imports it through custom_imports, from the
+# repository root): export with marks, cut yolov3.onnx (outputs
+# pred_maps.0..2) as the seed's deploy config says, and verify every model in
+# onnxruntime against PyTorch.
 #
 #   bash scripts/demo.sh [WORK_DIR]
 set -euo pipefail
@@ -14,7 +16,7 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" tools/torch2onnx.py \
   configs/mmdet/detection/yolov3_partition_onnxruntime_static.py \
-  configs/models/yolov3_d53_tiny.py \
+  examples/yolov3/configs/yolov3_d53_tiny.py \
   none random \
   --work-dir "$WORK_DIR" --partition --verify
 

@@ -228,13 +228,17 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
         mmdeploy_mark.PartitionError: a partition cannot be cut.
         VerificationError: ``verify_outputs`` and a comparison failed.
     """
-    from . import rewriters  # noqa: F401 - registers the bundled rewriters
+    from .custom_imports import import_custom_modules
     from .models.builder import build_model
 
     timings: Dict[str, float] = {}
     started = time.perf_counter()
     deploy_cfg = load_config(deploy_cfg_path)
     model_cfg = load_config(model_cfg_path)
+    # The configs' custom_imports register the rewriters (and define the
+    # models) they need; the library registers none of its own.
+    import_custom_modules(deploy_cfg)
+    import_custom_modules(model_cfg)
     partition_cfgs: List[Dict[str, Any]] = []
     if partition:
         if get_partition_config(deploy_cfg) is None:

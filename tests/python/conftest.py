@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-import mmdeploy_mark
-import mmdeploy_mark.rewriters  # noqa: F401 - registered before the snapshot below
-from mmdeploy_mark import marker, rewriter
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The examples (examples.yolov3) are imported from the repository root, as
+# custom_imports does when the tools run there; tests import them when they
+# need them, so the library's own state is what every other test sees.
+sys.path.insert(0, str(REPO_ROOT))
+
+import mmdeploy_mark  # noqa: E402
+from mmdeploy_mark import marker, rewriter  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -19,13 +22,25 @@ def _restore_global_state():
     """Restores rewriter registrations and mark counts after each test, and
     fails a test that leaves a RewriterContext open."""
     registrations = dict(mmdeploy_mark.FUNCTION_REWRITER._registrations)
+    modules = set(sys.modules)
     marker.reset_mark_function_count()
     torch.manual_seed(0)
     yield
+    _forget_modules_of_dropped_rewriters(registrations, modules)
     mmdeploy_mark.FUNCTION_REWRITER._registrations.clear()
     mmdeploy_mark.FUNCTION_REWRITER._registrations.update(registrations)
     marker.reset_mark_function_count()
     assert rewriter.current_context() is None, "a RewriterContext leaked"
+
+
+def _forget_modules_of_dropped_rewriters(registrations, modules) -> None:
+    """A module imported during a test (e.g. by custom_imports) registered
+    rewriters that are about to be dropped: forget the module too, so that a
+    later import runs it again and registers them again."""
+    for key, registration in mmdeploy_mark.FUNCTION_REWRITER._registrations.items():
+        name = getattr(registration.rewriter, "__module__", None)
+        if name and name not in modules and registrations.get(key) is not registration:
+            sys.modules.pop(name, None)
 
 
 @pytest.fixture

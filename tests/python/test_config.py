@@ -97,10 +97,11 @@ def test_single_stage_config_uses_predefined_type():
     assert entry["output_names"] == ["boxes", "scores"]
 
 
-@pytest.mark.parametrize(
-    "path", sorted(str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob("*.py")))
+@pytest.mark.parametrize("path", sorted(
+    str(p.relative_to(REPO)) for p in [*CONFIGS.rglob("*.py"),
+                                       *(REPO / "examples").glob("*/configs/*.py")]))
 def test_every_bundled_config_loads(path):
-    cfg = load_config(CONFIGS / path)
+    cfg = load_config(REPO / path)
     assert isinstance(cfg, Config)
     assert "_base_" not in cfg
     if "partition_config" in cfg:

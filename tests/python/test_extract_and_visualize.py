@@ -12,7 +12,7 @@ from mmdeploy_mark.visualize import to_dot
 ROOT = Path(__file__).resolve().parents[2]
 SEED_CFG = ROOT / "configs/mmdet/detection/yolov3_partition_onnxruntime_static.py"
 SINGLE_STAGE_CFG = ROOT / "configs/mmdet/detection/single_stage_partition_onnxruntime_static.py"
-MODEL_CFG = ROOT / "configs/models/yolov3_d53_tiny.py"
+MODEL_CFG = ROOT / "examples/yolov3/configs/yolov3_d53_tiny.py"
 
 
 def load_script(name):

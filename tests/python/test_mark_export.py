@@ -244,10 +244,14 @@ def shape_known(dims):
 
 
 @pytest.mark.parametrize("dynamic_axes", [None, {"input": {0: "batch", 2: "h", 3: "w"}}])
-def test_bundled_detector_marks_lose_no_shape_information(dynamic_axes):
+def test_example_detector_marks_lose_no_shape_information(dynamic_axes):
+    from mmdeploy_mark.custom_imports import import_custom_modules
     from mmdeploy_mark.models.builder import build_model
 
-    model = build_model(str(Path(__file__).resolve().parents[2] / "configs/models/yolov3_d53_tiny.py"))
+    model_cfg = mmdeploy_mark.load_config(Path(__file__).resolve().parents[2] /
+                                          "examples/yolov3/configs/yolov3_d53_tiny.py")
+    import_custom_modules(model_cfg)  # the example's rewriters
+    model = build_model(model_cfg)
     exports = {}
     for name, cfg in [("marked", APPLY_MARKS), ("plain", {})]:
         with RewriterContext(cfg=cfg):

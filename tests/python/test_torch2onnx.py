@@ -13,7 +13,7 @@ from mmdeploy_mark import pipeline
 ROOT = Path(__file__).resolve().parents[2]
 SEED_CFG = ROOT / "configs/mmdet/detection/yolov3_partition_onnxruntime_static.py"
 DYNAMIC_CFG = ROOT / "configs/mmdet/detection/yolov3_partition_onnxruntime_dynamic.py"
-MODEL_CFG = ROOT / "configs/models/yolov3_d53_tiny.py"
+MODEL_CFG = ROOT / "examples/yolov3/configs/yolov3_d53_tiny.py"
 
 
 def load_script():

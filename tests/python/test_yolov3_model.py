@@ -1,5 +1,6 @@
-"""The bundled YOLOv3-style detector, its NMS and the model builder: random
-and checkpoint weights, shapes, decoding, trace, ONNX export and onnxruntime."""
+"""The YOLOv3-style example detector (examples/yolov3), its NMS and the
+model builder: random and checkpoint weights, shapes, decoding, trace, ONNX
+export and onnxruntime, and the example's rewriters through custom_imports."""
 import io
 from pathlib import Path
 from typing import List, Tuple
@@ -14,16 +15,22 @@ import mmdeploy_mark
 
 from mmdeploy_mark import FUNCTION_REWRITER, RewriterContext, mark
 from mmdeploy_mark.config import load_config
-from mmdeploy_mark.models import build_model, postprocess, yolov3
-from mmdeploy_mark.models.postprocess import box_iou_matrix, multiclass_nms
+from mmdeploy_mark.custom_imports import import_custom_modules
+from mmdeploy_mark.models import build_model
+
+# The example is imported from the repository root (conftest puts it on
+# sys.path), as custom_imports would when the tools run there.
+import examples.yolov3.model as yolov3
+from examples.yolov3 import postprocess
+from examples.yolov3.postprocess import box_iou_matrix, multiclass_nms
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_CONFIG = REPO / "configs" / "models" / "yolov3_d53_tiny.py"
+TINY_CONFIG = REPO / "examples" / "yolov3" / "configs" / "yolov3_d53_tiny.py"
 NUM_CLASSES = 3
 
-# A smaller variant than the bundled config, to keep the tests fast.
+# A smaller variant than the example's config, to keep the tests fast.
 SMALL_MODEL = dict(model=dict(
-    type="mmdeploy_mark.models.yolov3.YOLOV3",
+    type="examples.yolov3.model.YOLOV3",
     backbone=dict(type="Darknet", base_channels=4,
                   stage_blocks=(1, 1, 1, 1, 1)),
     neck=dict(type="YOLOV3Neck", in_channels=[128, 64, 32],
@@ -102,7 +109,7 @@ def test_random_weights_are_deterministic_and_leave_rng_alone():
     assert not a.training
 
 
-def test_bundled_config_builds_the_narrow_yolov3():
+def test_example_config_builds_the_narrow_yolov3():
     cfg = load_config(TINY_CONFIG)
     model = build_model(cfg)
     assert isinstance(model, yolov3.YOLOV3)
@@ -170,9 +177,9 @@ def test_build_any_module_by_dotted_path(tmp_path):
     linear = build_model(dict(type="torch.nn.Linear", in_features=2,
                               out_features=3))
     assert isinstance(linear, torch.nn.Linear)
-    short = build_model(dict(model=dict(type="YOLOV3", **{
-        k: v for k, v in SMALL_MODEL["model"].items() if k != "type"})))
-    assert isinstance(short, yolov3.YOLOV3)
+    # No registry of short names: the library bundles no models.
+    with pytest.raises(ValueError, match=r"'YOLOV3' names no module.*dotted path"):
+        build_model(dict(model=dict(type="YOLOV3")))
 
 
 def test_build_errors(tmp_path):
@@ -322,11 +329,11 @@ def test_onnx_detector_matches_pytorch(model, shape):
 
 
 def test_export_with_rewriter_marks():
-    """The rewriters the deploy pipeline registers against this module put
-    Mark nodes where the seed's partition config expects them."""
+    """Rewriters written against this module's dotted paths put Mark nodes
+    where the seed's partition config expects them."""
 
     @FUNCTION_REWRITER.register_rewriter(
-        "mmdeploy_mark.models.yolov3.BaseDetector.forward")
+        "examples.yolov3.model.BaseDetector.forward")
     def detector_forward(self, img, img_metas=None, return_loss=False,
                          **kwargs):
         ctx = FUNCTION_REWRITER.get_context()
@@ -340,7 +347,7 @@ def test_export_with_rewriter_marks():
         return impl(img)
 
     @FUNCTION_REWRITER.register_rewriter(
-        "mmdeploy_mark.models.yolov3.YOLOV3Head.get_bboxes")
+        "examples.yolov3.model.YOLOV3Head.get_bboxes")
     def head_get_bboxes(self, pred_maps, img_metas=None, cfg=None,
                         rescale=False, with_nms=True):
         ctx = FUNCTION_REWRITER.get_context()
@@ -350,7 +357,7 @@ def test_export_with_rewriter_marks():
                                with_nms)
 
     @FUNCTION_REWRITER.register_rewriter(
-        "mmdeploy_mark.models.postprocess.multiclass_nms")
+        "examples.yolov3.postprocess.multiclass_nms")
     def nms(boxes, scores, **kwargs):
         ctx = FUNCTION_REWRITER.get_context()
         return mark("multiclass_nms", inputs=["boxes", "scores"])(
@@ -371,6 +378,29 @@ def test_export_with_rewriter_marks():
              for n in marks for a in n.attribute if a.name == "name"}
     assert {"input", "dets", "labels", "pred_maps.0", "pred_maps.1",
             "pred_maps.2", "boxes", "scores"} <= names
+
+
+def test_example_config_imports_its_rewriters_and_they_mark_the_seed_points():
+    """The model config's custom_imports is how torch2onnx gets the
+    example's rewriters; the library registers none itself."""
+    cfg = load_config(TINY_CONFIG)
+    assert cfg.model.type == "examples.yolov3.model.YOLOV3"
+    assert "examples.yolov3.rewriters" in cfg.custom_imports.imports
+    import_custom_modules(cfg)
+    registered = {name for name, _ in FUNCTION_REWRITER._registrations}
+    assert {"examples.yolov3.model.BaseDetector.forward",
+            "examples.yolov3.model.YOLOV3Head.get_bboxes",
+            "examples.yolov3.postprocess.multiclass_nms"} <= registered
+    deploy_cfg = load_config(REPO / "configs" / "mmdet" / "detection" /
+                             "yolov3_partition_onnxruntime_static.py")
+    buf = io.BytesIO()
+    with RewriterContext(cfg=deploy_cfg, backend="onnxruntime"):
+        mmdeploy_mark.export(build_model(SMALL_MODEL), torch.rand(1, 3, 64, 64), buf,
+                             exporter="torchscript", opset_version=11,
+                             input_names=["input"], output_names=["dets", "labels"])
+    funcs = {a.s.decode() for n in onnx.load_from_string(buf.getvalue()).graph.node
+             if n.op_type == "Mark" for a in n.attribute if a.name == "func"}
+    assert funcs == {"detector_forward", "yolo_head", "multiclass_nms"}
 
 
 # --------------------------------------------------------------------- NMS

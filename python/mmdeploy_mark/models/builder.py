@@ -2,8 +2,9 @@
 
 A model config holds ``model = dict(type='dotted.path.ClassOrFactory',
 **kwargs)``. The type is imported by its dotted path, so any importable
-module or factory works: the bundled ``mmdeploy_mark.models.yolov3.YOLOV3``,
-``torch.nn.Conv2d``, a user's own class. Without a checkpoint the weights are
+class or factory works: ``torch.nn.Conv2d``, a user's own class (whose module
+the config's ``custom_imports`` may import first, see
+:mod:`mmdeploy_mark.custom_imports`). Without a checkpoint the weights are
 random but reproducible (seeded without touching the caller's RNG state).
 """
 import errno
@@ -19,9 +20,6 @@ from ..config import Config, load_config
 __all__ = ["build_model", "import_object", "load_checkpoint"]
 
 ModelConfig = Union[str, "os.PathLike[str]", Mapping[str, Any]]
-
-# Short names accepted for the bundled models (no dot in `type`).
-_BUNDLED_MODULE = "mmdeploy_mark.models.yolov3"
 
 
 def import_object(path: str, what: str = "model type",
@@ -95,7 +93,7 @@ def _model_dict(model_cfg: ModelConfig) -> "tuple[Dict[str, Any], str]":
     if "type" not in model:
         raise ValueError(f"{where}: 'model' has no 'type'; give the dotted "
                          f"path of a class or factory, e.g. "
-                         f"type='mmdeploy_mark.models.yolov3.YOLOV3'")
+                         f"type='torch.nn.Conv2d'")
     return model, where
 
 
@@ -161,8 +159,7 @@ def build_model(model_cfg: ModelConfig,
     Args:
         model_cfg: a config file path, a Config, or a dict holding
             ``model=dict(type='dotted.path', **kwargs)`` (or the model dict
-            itself). A ``type`` without a dot names a bundled class of
-            ``mmdeploy_mark.models.yolov3`` (e.g. ``'YOLOV3'``).
+            itself).
         checkpoint: path of a state_dict checkpoint, or None for random
             weights seeded with 0 (the global RNG state is left unchanged).
         device: where to put the model (and map the checkpoint).
@@ -172,8 +169,9 @@ def build_model(model_cfg: ModelConfig,
 
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
-        ValueError: no ``model``/``type`` entry, or a checkpoint that does
-            not fit (see :func:`load_checkpoint`).
+        ValueError: no ``model``/``type`` entry, a ``type`` without a
+            module, or a checkpoint that does not fit (see
+            :func:`load_checkpoint`).
         ImportError: the type's dotted path cannot be imported.
         TypeError: the type is not callable, its arguments are wrong, or it
             does not build an ``nn.Module``.
@@ -181,7 +179,12 @@ def build_model(model_cfg: ModelConfig,
     model_dict, where = _model_dict(model_cfg)
     type_name = model_dict.pop("type")
     if isinstance(type_name, str) and "." not in type_name:
-        type_name = f"{_BUNDLED_MODULE}.{type_name}"
+        # There is no registry of short names: the library bundles no models.
+        raise ValueError(f"{where}: model.type {type_name!r} names no module; "
+                         f"give the dotted path of the class or factory, e.g. "
+                         f"'my_project.models.{type_name}' (and import its "
+                         f"package through custom_imports if it is not "
+                         f"installed)")
     if isinstance(type_name, str):
         factory = import_object(type_name, what="model type", where=where)
     elif callable(type_name):

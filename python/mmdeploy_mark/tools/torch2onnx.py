@@ -4,7 +4,7 @@ Example (the seed's YOLOv3 partition, bundled model, random weights):
 
   .venv/bin/python tools/torch2onnx.py \\
       configs/mmdet/detection/yolov3_partition_onnxruntime_static.py \\
-      configs/models/yolov3_d53_tiny.py none random \\
+      examples/yolov3/configs/yolov3_d53_tiny.py none random \\
       --work-dir work-dirs/yolov3 --partition --verify
 
 Writes to --work-dir: the deployable full model (onnx_config.save_file, no
@@ -29,7 +29,8 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("deploy_cfg", help="deploy config, e.g. configs/mmdet/detection/"
                         "yolov3_partition_onnxruntime_static.py")
-    parser.add_argument("model_cfg", help="model config, e.g. configs/models/yolov3_d53_tiny.py")
+    parser.add_argument("model_cfg", help="model config, e.g. "
+                        "examples/yolov3/configs/yolov3_d53_tiny.py")
     parser.add_argument("checkpoint", help="state_dict checkpoint (.pth), or 'none' for "
                         "random weights")
     parser.add_argument("img", help="image file used as the export input, or 'random'")

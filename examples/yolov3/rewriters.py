@@ -1,7 +1,11 @@
-"""Marks for the bundled detector, in the seed's style: each rewriter wraps
-the original call in a function decorated with @mark."""
-from ..marker import mark
-from ..rewriter import FUNCTION_REWRITER
+"""Marks for the example detector, in the seed's style: each rewriter wraps
+the original call in a function decorated with @mark.
+
+Importing this module registers the rewriters; the example's model config
+names it in ``custom_imports`` so that torch2onnx imports it before export.
+The paths are strings, so this module does not import the model itself.
+"""
+from mmdeploy_mark import FUNCTION_REWRITER, mark
 
 
 @mark('detector_forward', inputs=['input'], outputs=['dets', 'labels'])
@@ -11,14 +15,14 @@ def __forward_impl(self, img, img_metas=None, **kwargs):
 
 
 @FUNCTION_REWRITER.register_rewriter(
-    'mmdeploy_mark.models.yolov3.BaseDetector.forward')
+    'examples.yolov3.model.BaseDetector.forward')
 def base_detector__forward(self, img, img_metas=None, return_loss=False,
                            **kwargs):
     return __forward_impl(self, img, img_metas, **kwargs)
 
 
 @FUNCTION_REWRITER.register_rewriter(
-    'mmdeploy_mark.models.yolov3.YOLOV3Head.get_bboxes')
+    'examples.yolov3.model.YOLOV3Head.get_bboxes')
 def yolov3_head__get_bboxes(self, pred_maps, img_metas=None, cfg=None,
                             rescale=False, with_nms=True):
     ctx = FUNCTION_REWRITER.get_context()
@@ -32,7 +36,7 @@ def yolov3_head__get_bboxes(self, pred_maps, img_metas=None, cfg=None,
 
 
 @FUNCTION_REWRITER.register_rewriter(
-    'mmdeploy_mark.models.postprocess.multiclass_nms')
+    'examples.yolov3.postprocess.multiclass_nms')
 @mark('multiclass_nms', inputs=['boxes', 'scores'], outputs=['dets', 'labels'])
 def multiclass_nms(boxes, scores, *args, **kwargs):
     ctx = FUNCTION_REWRITER.get_context()

@@ -1,7 +1,7 @@
 """Detection post-processing that traces and exports to ONNX (opset 11).
 
 ``multiclass_nms`` is a module-level function on purpose: rewriters patch it
-by its dotted path ``mmdeploy_mark.models.postprocess.multiclass_nms`` (the
+by its dotted path ``examples.yolov3.postprocess.multiclass_nms`` (the
 ``multiclass_nms`` mark sits on its ``boxes`` and ``scores`` inputs), so
 callers look it up through this module at call time.
 

@@ -3,11 +3,11 @@
 The classes carry mmdet's names and structure (``Darknet``, ``YOLOV3Neck``,
 ``YOLOV3Head``, ``BaseDetector``, ``SingleStageDetector``, ``YOLOV3``) so that
 rewriters written against mmdet's dotted paths can be pointed at this module:
-``mmdeploy_mark.models.yolov3.BaseDetector.forward``,
-``mmdeploy_mark.models.yolov3.YOLOV3Head.get_bboxes`` and
-``mmdeploy_mark.models.postprocess.multiclass_nms``. The model code itself
-holds no marks; every call that a rewriter may patch goes through an
-attribute lookup at call time (``self.bbox_head.get_bboxes``,
+``examples.yolov3.model.BaseDetector.forward``,
+``examples.yolov3.model.YOLOV3Head.get_bboxes`` and
+``examples.yolov3.postprocess.multiclass_nms`` (see ``rewriters.py``). The
+model code itself holds no marks; every call that a rewriter may patch goes
+through an attribute lookup at call time (``self.bbox_head.get_bboxes``,
 ``postprocess.multiclass_nms``).
 
 Everything traces with ``torch.jit.trace`` and exports with
@@ -422,7 +422,8 @@ def _build_part(cfg: Union[Mapping[str, Any], nn.Module, None],
     if isinstance(type_name, str):
         factory = globals().get(type_name) if "." not in type_name else None
         if factory is None:
-            from .builder import import_object  # deferred: builder is heavier
+            # deferred: only dotted sub-module types need the library's builder
+            from mmdeploy_mark.models.builder import import_object
             factory = import_object(type_name, what=f"{role} type")
     else:
         factory = type_name
@@ -487,7 +488,7 @@ class YOLOV3(SingleStageDetector):
     """YOLOv3: Darknet backbone, YOLOV3Neck, YOLOV3Head.
 
     The defaults build the full Darknet-53 YOLOv3 for 80 classes; the model
-    config ``configs/models/yolov3_d53_tiny.py`` builds a narrow variant.
+    config ``configs/yolov3_d53_tiny.py`` builds a narrow variant.
     Weights are initialised so that random models give spread-out scores.
     """
 

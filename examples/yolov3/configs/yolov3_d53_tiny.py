@@ -2,11 +2,19 @@
 # example: the full model's layout with a quarter of the channels and one
 # residual block per stage, so that export at 608x608 takes seconds on a CPU.
 # Built with random weights unless a state_dict checkpoint is given.
+#
+# The model and its rewriters are not part of mmdeploy_mark: custom_imports
+# imports them (from the directory torch2onnx runs in, here the repository
+# root) before the model is built, as it would a user's own project.
+custom_imports = dict(
+    imports=['examples.yolov3.model', 'examples.yolov3.rewriters'],
+    allow_failed_imports=False)
+
 num_classes = 80
 img_scale = (608, 608)  # (width, height) the example exports at
 
 model = dict(
-    type='mmdeploy_mark.models.yolov3.YOLOV3',
+    type='examples.yolov3.model.YOLOV3',
     backbone=dict(
         type='Darknet',
         base_channels=8,
