@@ -5,6 +5,7 @@
 // message instances, and the path forms let big models skip a copy through
 // Python. The public, documented API is mmdeploy_mark/partition.py.
 #include <mmdeploy/partition/errors.h>
+#include <mmdeploy/partition/exit_codes.h>
 #include <mmdeploy/partition/options.h>
 #include <mmdeploy/partition/partition.h>
 #include <pybind11/pybind11.h>
@@ -353,6 +354,18 @@ PYBIND11_MODULE(_partition, m) {
                                                    partition_error.ptr());
   py::register_exception<mp::MalformedModelError>(m, "MalformedModelError",
                                                   partition_error.ptr());
+
+  // The exit codes of every tool (mmdeploy_mark.exit_codes). The table is
+  // C++'s so that mmdeploy-partition and the Python tools cannot drift apart.
+  py::list exit_codes;
+  for (const auto& row : mp::ExitCodeTable()) {
+    exit_codes.append(
+        py::make_tuple(mp::ToInt(row.code), row.name, row.meaning));
+  }
+  m.attr("EXIT_CODES") = exit_codes;
+  m.def("exit_code_help", &mp::ExitCodeHelp,
+        "The exit-code table as help text, as mmdeploy-partition --help "
+        "prints it.");
 
   m.def(
       "list_marks",

@@ -39,7 +39,7 @@ APT_PACKAGES=(
   libtorch-dev python3-torch
   libonnx-dev python3-onnx
   libprotobuf-dev protobuf-compiler
-  pybind11-dev libgtest-dev
+  pybind11-dev libgtest-dev libcli11-dev
   python3-dev python3-venv python3-pytest python3-numpy python3-pil
   graphviz
 )

@@ -1,13 +1,18 @@
 #include "cli_args.h"
 
+#include <CLI/CLI.hpp>
+#include <mmdeploy/partition/exit_codes.h>
+
 #include <cstddef>
 #include <exception>
-#include <set>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace mmdeploy::partition::cli {
+
+const char kProgram[] = "mmdeploy-partition";
 
 const char kUsage[] =
     "usage: mmdeploy-partition MODEL --list\n"
@@ -17,83 +22,6 @@ const char kUsage[] =
     "       mmdeploy-partition MODEL --config PARTITIONS.json --work-dir DIR\n"
     "       mmdeploy-partition MODEL --strip -o OUT\n"
     "       mmdeploy-partition --help | --version\n";
-
-const char kHelp[] = R"(
-Cut an ONNX model exported with mmdeploy::Mark nodes into partitions at its
-marks, strip the marks, or list them.
-
-A marker names the marks of one marked function call: "func:type" or
-"func[func_id]:type" (func_id 0 when omitted), type being input or output.
-A start marker's marks become the partition's inputs (the tensors entering
-the marks), an end marker's marks its outputs (the tensors leaving them),
-each named by the mark's name (e.g. pred_maps.0).
-
-Modes (exactly one):
-  --list                 Print every mark (marker, name, id, dtype, shape) and
-                         the distinct markers of MODEL.
-  --start M[,M...]       Cut one partition from the marks of the start
-  --end M[,M...]         markers to those of the end markers and write it to
-                         -o. Both options may be repeated; values add up.
-  --config FILE          Cut every partition of a JSON file holding a deploy
-                         config's partition_cfg list (or an object with a
-                         "partition_cfg" key). Each entry has the keys of the
-                         Python API: save_file, start, end (required),
-                         output_names, start_name_map, end_name_map,
-                         dynamic_axes. Files go to --work-dir/save_file; all
-                         are written or none.
-  --strip                Write MODEL without its Mark nodes to -o.
-
-Options:
-  -o, --output FILE      Output file (--start/--end and --strip).
-  --work-dir DIR         Output directory of --config (created if missing).
-  --output-names A,B     Rename the partition's outputs, in order.
-  --dynamic-axes N:A:D,...
-                         Name axis A of input/output N as dim D, e.g.
-                         input:0:batch,input:2:height. Names are the final
-                         input/output names.
-  --expose-uncovered-inputs
-                         Tensors an output needs but no start covers (e.g. a
-                         second graph input) become extra inputs instead of
-                         an error.
-  --no-infer-shapes      Do not re-run ONNX shape inference on partitions.
-  --check                Run the ONNX checker and strict shape inference on
-                         every result before writing it.
-  -q, --quiet            Print nothing but errors.
-  -h, --help             Show this help and exit.
-  --version              Show the version and exit.
-
-Output: what was written, and every partition's inputs and outputs with
-their types and shapes, on stdout; errors on stderr as one line
-"mmdeploy-partition: error: <message>" (context may follow on more lines).
-
-Exit codes:
-  0  success
-  1  partition error: marker not found, uncovered tensors, no nodes,
-     clashing names, output names count mismatch, checker failure
-  2  usage error: bad or missing arguments, bad keys or values in --config
-  3  MODEL or the --config file missing, unreadable or malformed
-  4  an output file could not be written (nothing was written)
-
-Examples:
-  mmdeploy-partition end2end.onnx --list
-  mmdeploy-partition end2end.onnx --start detector_forward:input \
-      --end yolo_head:input --output-names pred_maps.0,pred_maps.1,pred_maps.2 \
-      --dynamic-axes input:0:batch -o yolov3.onnx
-  mmdeploy-partition end2end.onnx --config partitions.json --work-dir out/
-      with partitions.json:
-      [{"save_file": "yolov3.onnx", "start": ["detector_forward:input"],
-        "end": ["yolo_head:input"],
-        "dynamic_axes": {"input": {"0": "batch"}}}]
-  mmdeploy-partition end2end.onnx --strip -o end2end_deploy.onnx
-)";
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  throw CliError{code, message};
-}
-
-[[noreturn]] void Usage(const std::string& message) {
-  Fail(kExitUsageError, message);
-}
 
 bool ParseInt(const std::string& text, int64_t* value) {
   if (text.empty()) return false;
@@ -113,6 +41,81 @@ std::string JoinStrings(const std::vector<std::string>& items) {
 }
 
 namespace {
+
+const char kDescription[] =
+    R"(Cut an ONNX model exported with mmdeploy::Mark nodes into partitions
+at its marks, strip the marks, or list them.
+
+A marker names the marks of one marked function call: "func:type" or
+"func[func_id]:type" (func_id 0 when omitted), type being input or output.
+A start marker's marks become the partition's inputs (the tensors entering
+the marks), an end marker's marks its outputs (the tensors leaving them),
+each named by the mark's name (e.g. pred_maps.0).)";
+
+const char kOutput[] =
+    R"(Output: what was written, and every partition's inputs and outputs with
+their types and shapes, on stdout; errors on stderr as one line
+"mmdeploy-partition: error: <message>" (context may follow on more lines).
+)";
+
+const char kExamples[] = R"(Examples:
+  mmdeploy-partition end2end.onnx --list
+  mmdeploy-partition end2end.onnx --start detector_forward:input \
+      --end yolo_head:input --output-names pred_maps.0,pred_maps.1,pred_maps.2 \
+      --dynamic-axes input:0:batch -o yolov3.onnx
+  mmdeploy-partition end2end.onnx --config partitions.json --work-dir out/
+      with partitions.json:
+      [{"save_file": "yolov3.onnx", "start": ["detector_forward:input"],
+        "end": ["yolo_head:input"],
+        "dynamic_axes": {"input": {"0": "batch"}}}]
+  mmdeploy-partition end2end.onnx --strip -o end2end_deploy.onnx)";
+
+// CLI11 lays out the options from their definitions below; around them go
+// the synopsis (first, as in a usage error), the description and the footer,
+// one blank line between the parts. Option names read "-o, --output" as in
+// other tools' help; MODEL needs no type after it.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string /*name*/,
+                        CLI::AppFormatMode mode) const override {
+    return std::string(kUsage) + "\n" + make_description(app) + "\n" +
+           make_positionals(app) + "\n" + make_groups(app, mode) + "\n" +
+           make_footer(app);
+  }
+
+  // CLI11 starts each group with a blank line and adds another between
+  // groups; make_help spaces the parts instead.
+  std::string make_group(std::string group, bool is_positional,
+                         std::vector<const CLI::Option*> options)
+      const override {
+    std::string text = group + ":\n";
+    for (const CLI::Option* option : options) {
+      text += make_option(option, is_positional);
+    }
+    return text;
+  }
+
+  std::string make_option_name(const CLI::Option* option,
+                               bool is_positional) const override {
+    return CLI::detail::find_and_replace(
+        CLI::Formatter::make_option_name(option, is_positional), ",", ", ");
+  }
+
+  std::string make_option_opts(const CLI::Option* option) const override {
+    return option->get_positional() ? ""
+                                    : CLI::Formatter::make_option_opts(option);
+  }
+};
+
+// The values as CLI11 collects them, before the checks of Finish().
+struct RawArgs {
+  std::vector<std::string> models;
+  std::vector<std::string> start;
+  std::vector<std::string> end;
+  std::string output_names;
+  std::vector<std::string> dynamic_axes;
+  bool no_infer_shapes = false;
+};
 
 // A trailing separator yields a trailing empty item, which getline alone
 // would drop, so that SplitNonEmpty can report it.
@@ -155,137 +158,273 @@ void ParseDynamicAxes(const std::string& text, DynamicAxes* axes) {
   }
 }
 
-}  // namespace
+// CLI11's words for two common mistakes, "--start: 1 required TEXT missing"
+// and "list was given a disallowed flag override", said the way the tool's
+// other messages are; any other message passes through.
+std::string Explain(const CLI::ParseError& error) {
+  const std::string text = error.what();
+  const std::string override_tail = " was given a disallowed flag override";
+  auto colon = text.find(": ");
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
+    if (colon != std::string::npos && text.size() > 8 &&
+        text.compare(text.size() - 8, 8, " missing") == 0) {
+      return text.substr(0, colon) + ": missing value";
+    }
+    auto tail = text.find(override_tail);
+    if (tail != std::string::npos &&
+        tail + override_tail.size() == text.size()) {
+      std::string name = text.substr(0, tail);
+      if (name.rfind("-", 0) != 0) {
+        name = (name.size() == 1 ? "-" : "--") + name;
+      }
+      return name + ": takes no value";
+    }
+  }
+  return text + " (see --help)";
+}
 
-Args ParseArgs(int argc, char** argv) {
-  Args args;
-  std::set<std::string> seen;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_inline_value = false;
-    if (arg.rfind("--", 0) == 0) {
-      auto equals = arg.find('=');
-      if (equals != std::string::npos) {
-        value = arg.substr(equals + 1);
-        arg = arg.substr(0, equals);
-        has_inline_value = true;
+// The command line's definition: CLI11 parses into `args` and `raw`;
+// Finish() checks what CLI11 cannot (modes, comma lists) and completes args.
+class CommandLine {
+ public:
+  CommandLine() : app_(kDescription, kProgram) {
+    app_.formatter(std::make_shared<HelpFormatter>());
+    app_.get_formatter()->column_width(25);
+    app_.get_formatter()->label("Positionals", "Arguments");
+    // -h/--help is an ordinary flag here: ParseArgs checks the options
+    // given with it, and the help goes after the modes.
+    app_.set_help_flag();
+    // Unknown options are reported by Finish(), with the tool's wording.
+    app_.allow_extras();
+    // A flag takes no value: "--list=no" must not quietly mean "no --list".
+    app_.option_defaults()->disable_flag_override();
+
+    // A vector collects every positional, so that two MODELs are reported
+    // as such rather than as an unexpected argument.
+    app_.add_option("MODEL", raw_.models,
+                    "The ONNX model, exported with mmdeploy::Mark nodes.")
+        ->group("Arguments");
+
+    const std::string modes = "Modes (exactly one)";
+    Once(app_.add_flag("--list", args_.list,
+                       "Print every mark (marker, name, id, dtype, shape)\n"
+                       "and the distinct markers of MODEL."))
+        ->group(modes);
+    List(app_.add_option("--start", raw_.start,
+                         "Cut one partition from the marks of these start\n"
+                         "markers to those of the --end markers and write\n"
+                         "it to -o. Both options may be repeated; values\n"
+                         "add up."))
+        ->option_text("M[,M...]")
+        ->group(modes);
+    List(app_.add_option("--end", raw_.end,
+                         "The end markers: their marks become the\n"
+                         "partition's outputs."))
+        ->option_text("M[,M...]")
+        ->group(modes);
+    Once(app_.add_option(
+             "--config", args_.config,
+             "Cut every partition of a JSON file holding a deploy\n"
+             "config's partition_cfg list (or an object with a\n"
+             "\"partition_cfg\" key). Each entry has the keys of the\n"
+             "Python API: save_file, start, end (required),\n"
+             "output_names, start_name_map, end_name_map,\n"
+             "dynamic_axes. Files go to --work-dir/save_file; all\n"
+             "are written or none."))
+        ->option_text("FILE")
+        ->group(modes);
+    Once(app_.add_flag("--strip", args_.strip,
+                       "Write MODEL without its Mark nodes to -o."))
+        ->group(modes);
+
+    const std::string options = "Options";
+    Once(app_.add_option("-o,--output", args_.output,
+                         "Output file (--start/--end and --strip)."))
+        ->option_text("FILE")
+        ->group(options);
+    Once(app_.add_option("--work-dir", args_.work_dir,
+                         "Output directory of --config (created if "
+                         "missing)."))
+        ->option_text("DIR")
+        ->group(options);
+    Once(app_.add_option("--output-names", raw_.output_names,
+                         "Rename the partition's outputs, in order."))
+        ->option_text("A,B")
+        ->group(options);
+    List(app_.add_option("--dynamic-axes", raw_.dynamic_axes,
+                         "Name axis A of input/output N as dim D, e.g.\n"
+                         "input:0:batch,input:2:height. Names are the final\n"
+                         "input/output names."))
+        ->option_text("N:A:D,...")
+        ->group(options);
+    Once(app_.add_flag("--expose-uncovered-inputs",
+                       args_.options.expose_uncovered_inputs,
+                       "Tensors an output needs but no start covers (e.g. a\n"
+                       "second graph input) become extra inputs instead of\n"
+                       "an error."))
+        ->group(options);
+    Once(app_.add_flag("--no-infer-shapes", raw_.no_infer_shapes,
+                       "Do not re-run ONNX shape inference on partitions."))
+        ->group(options);
+    Once(app_.add_flag("--check", args_.check,
+                       "Run the ONNX checker and strict shape inference on\n"
+                       "every result before writing it."))
+        ->group(options);
+    app_.add_flag("-q,--quiet", args_.quiet, "Print nothing but errors.")
+        ->group(options);
+    app_.add_flag("-h,--help", args_.help, "Show this help and exit.")
+        ->group(options);
+    Once(app_.add_flag("--version", args_.version,
+                       "Show the version and exit."))
+        ->group(options);
+
+    app_.footer([] {
+      return std::string(kOutput) + "\n" + ExitCodeHelp() + "\n" + kExamples;
+    });
+  }
+
+  std::string Help() const { return app_.help(); }
+
+  Args Parse(int argc, char** argv) {
+    try {
+      app_.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+      Usage(Explain(error));
+    }
+    return Finish();
+  }
+
+ private:
+  // Options that may be given at most once; CLI11 keeps the last value and
+  // Finish() reports the repetition.
+  CLI::Option* Once(CLI::Option* option) {
+    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    once_.push_back(option);
+    return option;
+  }
+
+  // Repeatable options: one value per occurrence (a second word is MODEL
+  // or a mistake, never a second marker list), all kept.
+  static CLI::Option* List(CLI::Option* option) {
+    return option->allow_extra_args(false)->multi_option_policy(
+        CLI::MultiOptionPolicy::TakeAll);
+  }
+
+  // Every option has a long name; messages use it.
+  static std::string Name(const CLI::Option* option) {
+    return "--" + option->get_lnames().front();
+  }
+
+  // Given, but as an empty string (`-o ""`): a usage error, not "here".
+  void RequireNonEmpty(const std::string& value,
+                       const std::string& name) const {
+    if (app_.count(name) > 0 && value.empty()) Usage(name + ": empty value");
+  }
+
+  Args Finish() {
+    for (const auto& extra : app_.remaining()) {
+      // CLI11 hands back the "--" that ends the options; it is not a mistake.
+      if (extra == "--") continue;
+      if (extra.size() > 1 && extra[0] == '-') {
+        Usage("unknown option '" + extra + "' (see --help)");
+      }
+      raw_.models.push_back(extra);
+    }
+    for (const CLI::Option* option : once_) {
+      if (option->count() > 1) Usage(Name(option) + ": given more than once");
+    }
+    RequireNonEmpty(args_.output, "--output");
+    RequireNonEmpty(args_.config, "--config");
+    RequireNonEmpty(args_.work_dir, "--work-dir");
+    Args args = args_;
+    for (const auto& text : raw_.start) {
+      for (auto& marker : SplitNonEmpty(text, "--start")) {
+        args.start.push_back(marker);
       }
     }
-    auto take_value = [&]() -> std::string {
-      if (has_inline_value) return value;
-      if (i + 1 >= argc) Usage(arg + ": missing value");
-      return argv[++i];
-    };
-    auto once = [&](const std::string& name) {
-      if (!seen.insert(name).second) Usage(name + ": given more than once");
-    };
-    auto flag = [&](bool* target) {
-      if (has_inline_value) Usage(arg + ": takes no value");
-      once(arg);
-      *target = true;
-    };
-
-    if (arg == "-h" || arg == "--help") {
-      args.help = true;
-    } else if (arg == "--version") {
-      flag(&args.version);
-    } else if (arg == "--list") {
-      flag(&args.list);
-    } else if (arg == "--strip") {
-      flag(&args.strip);
-    } else if (arg == "--start") {
-      for (auto& m : SplitNonEmpty(take_value(), arg)) args.start.push_back(m);
-    } else if (arg == "--end") {
-      for (auto& m : SplitNonEmpty(take_value(), arg)) args.end.push_back(m);
-    } else if (arg == "-o" || arg == "--output") {
-      once("--output");
-      args.output = take_value();
-      if (args.output.empty()) Usage("--output: empty value");
-    } else if (arg == "--config") {
-      once(arg);
-      args.config = take_value();
-      if (args.config.empty()) Usage("--config: empty value");
-    } else if (arg == "--work-dir") {
-      once(arg);
-      args.work_dir = take_value();
-      if (args.work_dir.empty()) Usage("--work-dir: empty value");
-    } else if (arg == "--output-names") {
-      once(arg);
-      args.output_names = SplitNonEmpty(take_value(), arg);
-      args.has_output_names = true;
-    } else if (arg == "--dynamic-axes") {
-      ParseDynamicAxes(take_value(), &args.dynamic_axes);
-      args.has_dynamic_axes = true;
-    } else if (arg == "--expose-uncovered-inputs") {
-      flag(&args.options.expose_uncovered_inputs);
-    } else if (arg == "--no-infer-shapes") {
-      bool no_infer = false;
-      flag(&no_infer);
-      args.options.infer_shapes = false;
-    } else if (arg == "--check") {
-      flag(&args.check);
-    } else if (arg == "-q" || arg == "--quiet") {
-      args.quiet = true;
-    } else if (arg == "--") {
-      for (++i; i < argc; ++i) positional.emplace_back(argv[i]);
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      Usage("unknown option '" + arg + "' (see --help)");
-    } else {
-      positional.push_back(arg);
+    for (const auto& text : raw_.end) {
+      for (auto& marker : SplitNonEmpty(text, "--end")) {
+        args.end.push_back(marker);
+      }
     }
-  }
-  if (args.help || args.version) return args;
+    args.has_output_names = app_.count("--output-names") > 0;
+    if (args.has_output_names) {
+      args.output_names = SplitNonEmpty(raw_.output_names, "--output-names");
+    }
+    for (const auto& text : raw_.dynamic_axes) {
+      ParseDynamicAxes(text, &args.dynamic_axes);
+    }
+    args.has_dynamic_axes = !raw_.dynamic_axes.empty();
+    args.options.infer_shapes = !raw_.no_infer_shapes;
+    if (args.help || args.version) return args;
 
-  if (positional.empty()) Usage("missing MODEL");
-  if (positional.size() > 1) {
-    Usage("expected one MODEL, got '" + positional[0] + "' and '" +
-          positional[1] + "'");
+    CheckModes(&args);
+    return args;
   }
-  args.model = positional[0];
 
-  bool cut = !args.start.empty() || !args.end.empty();
-  int modes = int(args.list) + int(args.strip) + int(cut) +
-              int(!args.config.empty());
-  if (modes == 0) {
-    Usage("nothing to do: give --list, --start/--end, --config or --strip");
+  void CheckModes(Args* args) const {
+    const auto& positional = raw_.models;
+    if (positional.empty()) Usage("missing MODEL");
+    if (positional.size() > 1) {
+      Usage("expected one MODEL, got '" + positional[0] + "' and '" +
+            positional[1] + "'");
+    }
+    args->model = positional[0];
+
+    bool cut = !args->start.empty() || !args->end.empty();
+    int modes = int(args->list) + int(args->strip) + int(cut) +
+                int(!args->config.empty());
+    if (modes == 0) {
+      Usage("nothing to do: give --list, --start/--end, --config or --strip");
+    }
+    if (modes > 1) {
+      Usage("give only one of --list, --start/--end, --config, --strip");
+    }
+    if (cut && (args->start.empty() || args->end.empty())) {
+      Usage(std::string(args->start.empty() ? "--start" : "--end") +
+            " is missing: a partition needs both --start and --end");
+    }
+    bool single = cut || args->strip;
+    if (single && args->output.empty()) {
+      Usage(std::string(args->strip ? "--strip" : "--start/--end") +
+            " needs -o OUT");
+    }
+    if (!single && !args->output.empty()) {
+      Usage("-o is only used with --start/--end or --strip");
+    }
+    if (!args->config.empty() && args->work_dir.empty()) {
+      Usage("--config needs --work-dir DIR");
+    }
+    if (args->config.empty() && !args->work_dir.empty()) {
+      Usage("--work-dir is only used with --config");
+    }
+    if (!cut && (args->has_output_names || args->has_dynamic_axes)) {
+      Usage(std::string(args->has_output_names ? "--output-names"
+                                               : "--dynamic-axes") +
+            " is only used with --start/--end (put it in the --config file "
+            "for --config)");
+    }
+    bool extracting = cut || !args->config.empty();
+    if (!extracting && (args->options.expose_uncovered_inputs ||
+                        !args->options.infer_shapes)) {
+      Usage("--expose-uncovered-inputs and --no-infer-shapes are only used "
+            "with --start/--end or --config");
+    }
+    if (args->list && args->check) Usage("--check is not used with --list");
   }
-  if (modes > 1) {
-    Usage("give only one of --list, --start/--end, --config, --strip");
-  }
-  if (cut && (args.start.empty() || args.end.empty())) {
-    Usage(std::string(args.start.empty() ? "--start" : "--end") +
-          " is missing: a partition needs both --start and --end");
-  }
-  bool single = cut || args.strip;
-  if (single && args.output.empty()) {
-    Usage(std::string(args.strip ? "--strip" : "--start/--end") +
-          " needs -o OUT");
-  }
-  if (!single && !args.output.empty()) {
-    Usage("-o is only used with --start/--end or --strip");
-  }
-  if (!args.config.empty() && args.work_dir.empty()) {
-    Usage("--config needs --work-dir DIR");
-  }
-  if (args.config.empty() && !args.work_dir.empty()) {
-    Usage("--work-dir is only used with --config");
-  }
-  if (!cut && (args.has_output_names || args.has_dynamic_axes)) {
-    Usage(std::string(args.has_output_names ? "--output-names"
-                                            : "--dynamic-axes") +
-          " is only used with --start/--end (put it in the --config file "
-          "for --config)");
-  }
-  bool extracting = cut || !args.config.empty();
-  if (!extracting && (args.options.expose_uncovered_inputs ||
-                      !args.options.infer_shapes)) {
-    Usage("--expose-uncovered-inputs and --no-infer-shapes are only used "
-          "with --start/--end or --config");
-  }
-  if (args.list && args.check) Usage("--check is not used with --list");
-  return args;
+
+  CLI::App app_;
+  Args args_;
+  RawArgs raw_;
+  std::vector<CLI::Option*> once_;
+};
+
+}  // namespace
+
+std::string HelpText() { return CommandLine().Help(); }
+
+Args ParseArgs(int argc, char** argv) {
+  return CommandLine().Parse(argc, argv);
 }
 
 }  // namespace mmdeploy::partition::cli

@@ -1,5 +1,6 @@
-// mmdeploy-partition's command line: exit codes, usage and help texts, and
-// the parsed arguments.
+// mmdeploy-partition's command line: the synopsis, the help text and the
+// parsed arguments. CLI11 reads the command line; this file adds what CLI11
+// does not know: the modes, which options each needs, the comma lists.
 #pragma once
 
 #include <mmdeploy/partition/options.h>
@@ -8,33 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "cli_errors.h"
+
 namespace mmdeploy::partition::cli {
 
-// The exit codes documented in kHelp.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitPartitionError = 1,
-  kExitUsageError = 2,
-  kExitInputError = 3,
-  kExitWriteError = 4,
-};
+// The program name, in messages and --version.
+extern const char kProgram[];
 
 // The synopsis printed before a usage error and at the top of --help.
 extern const char kUsage[];
-// The rest of --help: modes, options, output, exit codes and examples.
-extern const char kHelp[];
 
-// Each failure class carries the exit code it ends the program with.
-struct CliError {
-  int code;
-  std::string message;
-};
-
-// Throws CliError{code, message}.
-[[noreturn]] void Fail(int code, const std::string& message);
-
-// Throws CliError{kExitUsageError, message}.
-[[noreturn]] void Usage(const std::string& message);
+// The whole --help text: kUsage, what the tool does, its modes and options,
+// its output, the exit-code table (ExitCodeHelp()) and examples.
+std::string HelpText();
 
 // Parses all of `text` as a base-10 integer (std::stoll: leading whitespace
 // and a sign allowed) into *value. Returns false for an empty text, trailing
@@ -46,8 +33,9 @@ bool ParseInt(const std::string& text, int64_t* value);
 // No separator is written while the text so far is empty.
 std::string JoinStrings(const std::vector<std::string>& items);
 
-// The parsed command line; kHelp explains each option. has_output_names and
-// has_dynamic_axes record that the option was given at all.
+// The parsed command line; HelpText() explains each option.
+// has_output_names and has_dynamic_axes record that the option was given at
+// all.
 struct Args {
   std::string model;
   bool list = false;
@@ -68,13 +56,13 @@ struct Args {
   bool version = false;
 };
 
-// Parses argv[1..argc) as described by kUsage and kHelp. With -h/--help or
-// --version, returns once every option has parsed, without requiring MODEL
-// or a mode; otherwise the result holds exactly one MODEL and exactly one
-// mode with the options it needs. Throws CliError with kExitUsageError for
-// an unknown option, a missing or empty value, a repeated option, a
-// malformed --dynamic-axes item, or a combination of modes and options that
-// does not fit. Reads no files.
+// Parses argv[1..argc) as described by kUsage and HelpText(). With
+// -h/--help or --version, returns once every option has parsed, without
+// requiring MODEL or a mode; otherwise the result holds exactly one MODEL and
+// exactly one mode with the options it needs. Throws CliError with
+// ExitCode::kUsage for an unknown option, a missing or empty value, a
+// repeated option, a malformed --dynamic-axes item, or a combination of modes
+// and options that does not fit. Reads no files.
 Args ParseArgs(int argc, char** argv);
 
 }  // namespace mmdeploy::partition::cli

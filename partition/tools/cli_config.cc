@@ -202,18 +202,18 @@ struct ConfigReader {
 std::vector<PartitionSpec> ReadConfig(const std::string& path) {
   std::error_code error;
   if (!fs::is_regular_file(path, error)) {
-    Fail(kExitInputError, "config file '" + path + "' does not exist" +
+    Fail(ExitCode::kInput, "config file '" + path + "' does not exist" +
                               (fs::exists(path, error) ? " or is not a file"
                                                        : ""));
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
-  if (!in) Fail(kExitInputError, "cannot read config file '" + path + "'");
+  if (!in) Fail(ExitCode::kInput, "cannot read config file '" + path + "'");
   Value root;
   auto status = google::protobuf::util::JsonStringToMessage(text.str(), &root);
   if (!status.ok()) {
-    Fail(kExitInputError, "config file '" + path +
+    Fail(ExitCode::kInput, "config file '" + path +
                               "' is not valid JSON: " + status.ToString());
   }
   return ConfigReader{path}.Specs(root);

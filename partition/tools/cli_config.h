@@ -16,10 +16,10 @@ namespace mmdeploy::partition::cli {
 // end_name_map (objects of strings) and dynamic_axes ({name: {axis: dim}} or
 // {name: [axis, ...]}, the latter naming dims "<name>_dim_<axis>"); a null
 // value counts as absent. Returns one PartitionSpec per entry, in file order
-// (never empty). Throws CliError with kExitInputError when the file is
+// (never empty). Throws CliError with ExitCode::kInput when the file is
 // missing, not a regular file, unreadable or not valid JSON, and with
-// kExitUsageError naming the file and key path (e.g. "[1].start[0]") for any
-// other content it does not accept. Markers are not checked here.
+// ExitCode::kUsage naming the file and key path (e.g. "[1].start[0]") for
+// any other content it does not accept. Markers are not checked here.
 std::vector<PartitionSpec> ReadConfig(const std::string& path);
 
 }  // namespace mmdeploy::partition::cli

@@ -1,9 +1,8 @@
 // mmdeploy-partition: list, strip and cut the marks of an exported ONNX model
 // from the command line. All logic lives in the partition library; this file
-// loads the model, runs the chosen mode, writes the results and maps errors
-// to the exit codes documented in --help.
+// loads the model, runs the chosen mode, writes the results and ends with
+// the exit code of the project's table (mmdeploy/partition/exit_codes.h).
 #include <mmdeploy/mark_schema.h>
-#include <mmdeploy/partition/errors.h>
 #include <mmdeploy/partition/options.h>
 #include <mmdeploy/partition/partition.h>
 #include <onnx/checker.h>
@@ -21,6 +20,7 @@
 
 #include "cli_args.h"
 #include "cli_config.h"
+#include "cli_errors.h"
 #include "cli_print.h"
 
 #ifndef MMDEPLOY_MARK_VERSION
@@ -31,8 +31,6 @@ namespace mmdeploy::partition::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr char kProgram[] = "mmdeploy-partition";
 
 void CheckModel(const onnx::ModelProto& model, const std::string& what) {
   try {
@@ -50,7 +48,7 @@ void CheckModel(const onnx::ModelProto& model, const std::string& what) {
     onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(),
                                        strict);
   } catch (const std::exception& e) {
-    Fail(kExitPartitionError,
+    Fail(ExitCode::kVerify,
          what + " fails the ONNX checker: " + std::string(e.what()));
   }
 }
@@ -74,7 +72,7 @@ void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
   } catch (const CliError&) {
     throw;
   } catch (const std::exception& e) {
-    Fail(kExitWriteError, e.what());
+    Fail(ExitCode::kWrite, e.what());
   }
   if (quiet) return;
   for (const auto& output : outputs) {
@@ -85,26 +83,27 @@ void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
 onnx::ModelProto Load(const std::string& path) {
   std::error_code error;
   if (!fs::exists(path, error)) {
-    Fail(kExitInputError, "model file '" + path + "' does not exist");
+    Fail(ExitCode::kInput, "model file '" + path + "' does not exist");
   }
   if (!fs::is_regular_file(path, error)) {
-    Fail(kExitInputError, "model path '" + path + "' is not a file");
+    Fail(ExitCode::kInput, "model path '" + path + "' is not a file");
   }
   try {
     return LoadModel(path);
   } catch (const std::exception& e) {
-    Fail(kExitInputError, e.what());
+    Fail(ExitCode::kInput, e.what());
   }
 }
 
-int Run(const Args& args) {
+// Returns only on success; every failure is an exception (DescribeFailure).
+void Run(const Args& args) {
   if (args.help) {
-    std::cout << kUsage << kHelp;
-    return kExitOk;
+    std::cout << HelpText();
+    return;
   }
   if (args.version) {
     std::cout << kProgram << " " << MMDEPLOY_MARK_VERSION << "\n";
-    return kExitOk;
+    return;
   }
   // Read the config before the (possibly big) model: its mistakes are cheap
   // to find.
@@ -116,7 +115,7 @@ int Run(const Args& args) {
 
   if (args.list) {
     PrintMarks(args.model, ListMarks(model));
-    return kExitOk;
+    return;
   }
   if (args.strip) {
     onnx::ModelProto stripped = StripMarks(model);
@@ -126,7 +125,7 @@ int Run(const Args& args) {
       PrintIo(stripped);
     }
     Write({{args.output, std::move(stripped)}}, args.quiet);
-    return kExitOk;
+    return;
   }
 
   std::vector<std::string> paths;
@@ -159,7 +158,6 @@ int Run(const Args& args) {
     outputs.emplace_back(paths[i], std::move(parts[i]));
   }
   Write(outputs, args.quiet);
-  return kExitOk;
 }
 
 }  // namespace
@@ -167,29 +165,18 @@ int Run(const Args& args) {
 
 int main(int argc, char** argv) {
   namespace cli = mmdeploy::partition::cli;
+  using mmdeploy::partition::ExitCode;
   std::ios::sync_with_stdio(false);
-  int code = cli::kExitOk;
-  std::string message;
+  cli::Failure failure{ExitCode::kOk, ""};
   try {
-    code = cli::Run(cli::ParseArgs(argc, argv));
-  } catch (const cli::CliError& e) {
-    code = e.code;
-    message = e.message;
-    // As argparse does: the usage first, the error on the last line.
-    if (code == cli::kExitUsageError) std::cerr << cli::kUsage;
-  } catch (const mmdeploy::partition::MalformedModelError& e) {
-    code = cli::kExitInputError;
-    message = e.what();
-  } catch (const mmdeploy::partition::PartitionError& e) {
-    code = cli::kExitPartitionError;
-    message = e.what();
-  } catch (const std::exception& e) {
-    code = cli::kExitPartitionError;
-    message = e.what();
+    cli::Run(cli::ParseArgs(argc, argv));
+  } catch (...) {
+    failure = cli::DescribeFailure(std::current_exception());
   }
   std::cout.flush();
-  if (code != cli::kExitOk) {
-    std::cerr << cli::kProgram << ": error: " << message << std::endl;
-  }
-  return code;
+  if (failure.code == ExitCode::kOk) return 0;
+  // As argparse does: the usage first, the error on the last line.
+  if (failure.code == ExitCode::kUsage) std::cerr << cli::kUsage;
+  std::cerr << cli::kProgram << ": error: " << failure.message << std::endl;
+  return mmdeploy::partition::ToInt(failure.code);
 }

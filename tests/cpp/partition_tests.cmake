@@ -14,6 +14,7 @@ foreach(unit IN ITEMS
     boundaries
     build_partition
     collect_nodes
+    exit_codes
     graph_index
     graph_rewrite
     mark_list
@@ -25,4 +26,12 @@ foreach(unit IN ITEMS
   mmdeploy_mark_add_test(partition_${unit}_test
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/partition/${unit}_test.cc
     LIBS mmdeploy_partition_test_support)
+endforeach()
+
+# mmdeploy-partition's argument checks and exit-code mapping, from the
+# objects the executable is linked from.
+foreach(unit IN ITEMS cli_args cli_errors)
+  mmdeploy_mark_add_test(partition_${unit}_test
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/partition/${unit}_test.cc
+    LIBS mmdeploy_partition_cli_objects mmdeploy_partition_test_support)
 endforeach()

@@ -11,7 +11,10 @@ import onnx
 import pytest
 
 import partition_models as pm
+from mmdeploy_mark import exit_codes
 from mmdeploy_mark import partition as P
+from mmdeploy_mark.exit_codes import (EXIT_INPUT, EXIT_MARKER, EXIT_PARTITION,
+                                      EXIT_USAGE, EXIT_VERIFY, EXIT_WRITE)
 
 # The executable pip installed beside this interpreter: what users run.
 EXE = pathlib.Path(sys.executable).parent / "mmdeploy-partition"
@@ -49,10 +52,13 @@ def test_help_explains_every_option_and_exit_code():
     for option in ("--list", "--start", "--end", "--output-names",
                    "--dynamic-axes", "--config", "--work-dir", "--strip",
                    "--expose-uncovered-inputs", "--no-infer-shapes", "-o",
-                   "--version", "Exit codes", "Examples"):
+                   "--check", "--quiet", "--version", "Modes (exactly one)",
+                   "Output:", "Examples"):
         assert option in result.stdout, option
-    for code in range(5):
-        assert f"\n  {code}  " in result.stdout
+    # The table every tool prints, from the one definition in C++.
+    assert exit_codes.help_table() in result.stdout
+    for code, _, meaning in exit_codes.EXIT_CODES:
+        assert f"\n  {code}  {meaning}\n" in result.stdout, code
 
 
 def test_version():
@@ -79,14 +85,15 @@ def test_version():
 ])
 def test_bad_arguments_exit_2(args, fragment):
     result = cli(*args)
-    assert_error(result, 2, fragment)
+    assert_error(result, EXIT_USAGE, fragment)
     assert "usage:" in result.stderr
     assert result.stdout == ""
 
 
 def test_missing_model_exits_3(tmp_path):
     missing = tmp_path / "missing.onnx"
-    assert_error(cli(missing, "--list"), 3, str(missing), "does not exist")
+    assert_error(cli(missing, "--list"), EXIT_INPUT, str(missing),
+                 "does not exist")
 
 
 @pytest.mark.parametrize("content", [b"garbage bytes, not protobuf",
@@ -96,26 +103,26 @@ def test_garbage_or_truncated_model_exits_3(tmp_path, content):
     path.write_bytes(content)
     result = cli(path, "--start", "detector_forward:input", "--end",
                  "yolo_head:input", "-o", tmp_path / "out.onnx")
-    assert_error(result, 3, "bad.onnx")
+    assert_error(result, EXIT_INPUT, "bad.onnx")
     assert sorted(os.listdir(tmp_path)) == ["bad.onnx"]
 
 
-def test_unknown_marker_exits_1_and_lists_markers(yolo_path, tmp_path):
+def test_unknown_marker_exits_4_and_lists_markers(yolo_path, tmp_path):
     out = tmp_path / "out.onnx"
     result = cli(yolo_path, "--start", "detector_forward:input", "--end",
                  "yolo_heda:input", "-o", out)
-    assert_error(result, 1, "yolo_heda:input", "detector_forward",
+    assert_error(result, EXIT_MARKER, "yolo_heda:input", "detector_forward",
                  "yolo_head")
     assert not out.exists()
 
 
-def test_uncovered_input_exits_1_unless_exposed(tmp_path):
+def test_uncovered_input_exits_5_unless_exposed(tmp_path):
     model = tmp_path / "two_stage.onnx"
     onnx.save(pm.two_stage_model(), str(model))
     out = tmp_path / "head.onnx"
     args = [model, "--start", "roi_extractor[0]:output", "--end",
             "detector_forward:output", "-o", out]
-    assert_error(cli(*args), 1, "scale_factor")
+    assert_error(cli(*args), EXIT_PARTITION, "scale_factor")
     assert not out.exists()
     # Both roi_extractor marks are named roi_feats: rename one via config.
     config = tmp_path / "c.json"
@@ -181,20 +188,20 @@ def test_config_with_failing_partition_writes_nothing(yolo_path, tmp_path):
     ]))
     work_dir = tmp_path / "work"
     assert_error(cli(yolo_path, "--config", config, "--work-dir", work_dir),
-                 1, "nope:output", "bad.onnx")
+                 EXIT_MARKER, "nope:output", "bad.onnx")
     assert not work_dir.exists() or os.listdir(work_dir) == []
 
 
 @pytest.mark.parametrize("content,code,fragment", [
-    ("[{", 3, "not valid JSON"),
-    ("[{\"save_file\": \"a.onnx\", \"strat\": \"x\"}]", 2,
+    ("[{", EXIT_INPUT, "not valid JSON"),
+    ("[{\"save_file\": \"a.onnx\", \"strat\": \"x\"}]", EXIT_USAGE,
      "unknown key 'strat'"),
-    ("[{\"save_file\": \"a.onnx\", \"start\": 1, \"end\": \"b:output\"}]", 2,
-     "[0].start"),
-    ("[{\"save_file\": \"a.onnx\", \"start\": \"a:input\"}]", 2,
+    ("[{\"save_file\": \"a.onnx\", \"start\": 1, \"end\": \"b:output\"}]",
+     EXIT_USAGE, "[0].start"),
+    ("[{\"save_file\": \"a.onnx\", \"start\": \"a:input\"}]", EXIT_USAGE,
      "missing key 'end'"),
-    ("{\"other\": []}", 2, "partition_cfg"),
-    ("[]", 2, "empty"),
+    ("{\"other\": []}", EXIT_USAGE, "partition_cfg"),
+    ("[]", EXIT_USAGE, "empty"),
 ])
 def test_bad_config_file(yolo_path, tmp_path, content, code, fragment):
     config = tmp_path / "c.json"
@@ -207,7 +214,7 @@ def test_bad_config_file(yolo_path, tmp_path, content, code, fragment):
 def test_missing_config_file_exits_3(yolo_path, tmp_path):
     result = cli(yolo_path, "--config", tmp_path / "none.json", "--work-dir",
                  tmp_path)
-    assert_error(result, 3, "none.json")
+    assert_error(result, EXIT_INPUT, "none.json")
 
 
 def test_list_prints_marks_and_markers(yolo_path):
@@ -234,11 +241,40 @@ def test_strip_writes_the_model_without_marks(yolo_path, tmp_path):
     assert not any(pm.is_mark(n) for n in stripped.graph.node)
 
 
-def test_write_failure_exits_4(yolo_path, tmp_path):
+def test_write_failure_exits_6(yolo_path, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a directory")
     result = cli(yolo_path, "--strip", "-o", blocker / "out.onnx")
-    assert_error(result, 4, str(blocker))
+    assert_error(result, EXIT_WRITE, str(blocker))
+
+
+def test_check_failure_exits_1_and_writes_nothing(tmp_path):
+    # Sigmoid has no int64 kernel: the model parses and strips, but the
+    # checker's strict shape inference rejects it.
+    model = onnx.helper.make_model(onnx.helper.make_graph(
+        [onnx.helper.make_node("Sigmoid", ["x"], ["y"])], "int_sigmoid",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.INT64, [2])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.INT64, [2])]),
+        opset_imports=[onnx.helper.make_opsetid("", pm.OPSET)])
+    path = tmp_path / "int_sigmoid.onnx"
+    onnx.save(model, str(path))
+    out = tmp_path / "out.onnx"
+    assert cli(path, "--strip", "-o", out).returncode == 0
+    out.unlink()
+    result = cli(path, "--strip", "-o", out, "--check")
+    assert_error(result, EXIT_VERIFY, "fails the ONNX checker", "Sigmoid")
+    assert not out.exists()
+
+
+def test_usage_errors_print_the_synopsis_other_errors_do_not(yolo_path,
+                                                             tmp_path):
+    usage = cli(yolo_path, "--strip")
+    assert usage.returncode == EXIT_USAGE
+    assert usage.stderr.startswith("usage: mmdeploy-partition MODEL --list\n")
+    marker = cli(yolo_path, "--start", "nope:input", "--end",
+                 "yolo_head:input", "-o", tmp_path / "p.onnx")
+    assert marker.returncode == EXIT_MARKER
+    assert marker.stderr.startswith(ERROR_PREFIX)
 
 
 def test_quiet_prints_nothing(yolo_path, tmp_path):
@@ -267,4 +303,21 @@ def test_equals_form_of_options(yolo_path, tmp_path):
                  "--end=yolo_head:input", f"--output={out}")
     assert result.returncode == 0, result.stderr
     assert out.is_file()
-    assert_error(cli(yolo_path, "--list=yes"), 2, "--list: takes no value")
+    assert_error(cli(yolo_path, "--list=yes"), EXIT_USAGE,
+                 "--list: takes no value")
+
+
+def test_exit_code_constants_are_the_tables_rows():
+    assert [(code, name) for code, name, _ in exit_codes.EXIT_CODES] == [
+        (0, "ok"), (1, "verify"), (2, "usage"), (3, "input"), (4, "marker"),
+        (5, "partition"), (6, "write"), (7, "environment"),
+        (130, "interrupted")]
+    assert (exit_codes.EXIT_OK, exit_codes.EXIT_VERIFY, exit_codes.EXIT_USAGE,
+            exit_codes.EXIT_INPUT, exit_codes.EXIT_MARKER,
+            exit_codes.EXIT_PARTITION, exit_codes.EXIT_WRITE,
+            exit_codes.EXIT_ENVIRONMENT,
+            exit_codes.EXIT_INTERRUPTED) == (0, 1, 2, 3, 4, 5, 6, 7, 130)
+    lines = exit_codes.help_table().splitlines()
+    assert lines[0] == "Exit codes:"
+    assert lines[1:] == [f"  {code}  {meaning}"
+                         for code, _, meaning in exit_codes.EXIT_CODES]
