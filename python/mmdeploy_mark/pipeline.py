@@ -6,6 +6,7 @@ describe exactly the same graph.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -13,17 +14,18 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import onnx
 import torch
 
 from . import marker
-from .config import (get_dynamic_axes, get_onnx_config, get_partition_config,
-                     load_config, resolve_partition_cfg)
+from .config import load_config
+from .deploy_config import DeployConfig
 from .partition import extract_partitions, list_marks, strip_marks
 from .rewriter import RewriterContext
+from .staging import StagedOutputs, earlier_outputs
 from .export import export
 
 LOG = logging.getLogger("mmdeploy_mark")
@@ -61,33 +63,39 @@ def make_input(img: str, shape_hw: Tuple[int, int], device: str) -> torch.Tensor
     return torch.from_numpy(array).to(device)
 
 
-def _with_marks(deploy_cfg: Dict[str, Any]) -> Dict[str, Any]:
+def _with_apply_marks(deploy_cfg: Dict[str, Any], apply_marks: bool) -> Dict[str, Any]:
     cfg = copy.deepcopy(dict(deploy_cfg))
     partition = dict(cfg.get("partition_config") or {})
-    partition["apply_marks"] = True
+    partition["apply_marks"] = apply_marks
     cfg["partition_config"] = partition
     return cfg
 
 
-def export_marked(model: torch.nn.Module, deploy_cfg: Dict[str, Any],
-                  inputs: torch.Tensor, path: str, backend: str,
-                  exporter: Optional[str] = None) -> Dict[str, Any]:
-    """Exports ``model`` to ``path`` with Mark nodes, as onnx_config says;
-    returns the exporter and opset used."""
-    onnx_cfg = get_onnx_config(deploy_cfg)
-    with RewriterContext(cfg=_with_marks(deploy_cfg), backend=backend), torch.no_grad():
+def export_marked(model: torch.nn.Module, deploy: DeployConfig, inputs: torch.Tensor,
+                  path: str, exporter: Optional[str] = None,
+                  with_marks: bool = True) -> Dict[str, Any]:
+    """Exports ``model`` to ``path`` as the deploy config's onnx_config says,
+    inside its RewriterContext, with or without Mark nodes; returns the
+    exporter and opset used."""
+    onnx_cfg = deploy.onnx
+    with _rewriter_context(deploy, with_marks), torch.no_grad():
         return export(
             model, inputs, path, exporter=exporter,
-            export_params=onnx_cfg.get("export_params", True),
-            keep_initializers_as_inputs=onnx_cfg.get("keep_initializers_as_inputs", False),
-            opset_version=onnx_cfg.get("opset_version", 11),
-            input_names=list(onnx_cfg.get("input_names") or ["input"]),
-            output_names=list(onnx_cfg.get("output_names") or []),
-            dynamic_axes=get_dynamic_axes(deploy_cfg))
+            export_params=onnx_cfg.export_params,
+            keep_initializers_as_inputs=onnx_cfg.keep_initializers_as_inputs,
+            opset_version=onnx_cfg.opset_version,
+            input_names=onnx_cfg.input_names, output_names=onnx_cfg.output_names,
+            dynamic_axes=onnx_cfg.dynamic_axes)
 
 
-def capture_marked_tensors(model: torch.nn.Module, deploy_cfg: Dict[str, Any],
-                           inputs: torch.Tensor, backend: str
+def _rewriter_context(deploy: DeployConfig, with_marks: bool) -> RewriterContext:
+    """The deploy config's RewriterContext, marks applied or not."""
+    return RewriterContext(cfg=_with_apply_marks(deploy.raw, with_marks),
+                           backend=deploy.backend)
+
+
+def capture_marked_tensors(model: torch.nn.Module, deploy: DeployConfig,
+                           inputs: torch.Tensor
                            ) -> Tuple[Dict[Tuple[str, int, str, str], np.ndarray], List[np.ndarray]]:
     """Runs PyTorch once with the rewriters and records the tensor at every
     mark, keyed by (func, func_id, type, name); also returns the outputs."""
@@ -100,7 +108,7 @@ def capture_marked_tensors(model: torch.nn.Module, deploy_cfg: Dict[str, Any],
 
     marker.mark_tensor = recording
     try:
-        with RewriterContext(cfg=_with_marks(deploy_cfg), backend=backend), torch.no_grad():
+        with _rewriter_context(deploy, True), torch.no_grad():
             outputs = model(inputs)
     finally:
         marker.mark_tensor = original
@@ -216,15 +224,99 @@ def _as_list(value: Any) -> List[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+class EnvironmentError_(RuntimeError):
+    """Something the run needs is missing from this machine (a device)."""
+
+
+@contextlib.contextmanager
+def _stage(name: str, timings: Dict[str, float]) -> Iterator[None]:
+    """Logs a stage as it starts and how long it took."""
+    LOG.info("%s ...", name)
+    started = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - started
+    LOG.info("%s: done in %.2f s", name, timings[name])
+
+
+def _check_device(device: str) -> None:
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"--device '{device}' is not a torch device: {e}") from e
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise EnvironmentError_(
+            f"--device {device}: this machine has no CUDA device (or this torch "
+            f"{torch.__version__} is built without CUDA); use --device cpu")
+
+
+def _wants_partitions(deploy: DeployConfig, partition: Optional[bool]) -> bool:
+    """mmdeploy's rule: a deploy config with a partition_config whose
+    apply_marks is True gets its partitions cut. ``partition`` True demands
+    them, False turns cutting off, None follows the config."""
+    if partition is False:
+        return False
+    if deploy.partition is None:
+        if partition:
+            raise ValueError(
+                f"--partition: {deploy.where()} has no partition_config; add "
+                f"partition_config=dict(type=..., apply_marks=True, partition_cfg=[...])")
+        return False
+    if not deploy.partition.apply_marks:
+        LOG.warning(
+            "%s: partition_config.apply_marks is not True, so the model is exported "
+            "without marks and no partition is cut; set apply_marks=True to cut them",
+            deploy.where())
+        if partition:
+            raise ValueError(
+                f"--partition: {deploy.where()} sets partition_config.apply_marks=False; "
+                f"set it to True to cut partitions")
+        return False
+    if not deploy.partition.partitions:
+        raise ValueError(
+            f"{deploy.where()}: partition_config has neither partition_cfg nor type; give "
+            f"partition_cfg=[...] or a predefined type")
+    return True
+
+
+def _check_output_names(model, deploy: DeployConfig, inputs, with_marks: bool) -> None:
+    """onnx_config.output_names may not name more outputs than the model has."""
+    names = deploy.onnx.output_names
+    if not names:
+        return
+    with _rewriter_context(deploy, with_marks), torch.no_grad():
+        outputs = model(inputs)
+    count = len(outputs) if isinstance(outputs, (list, tuple)) else 1
+    if len(names) > count:
+        raise ValueError(
+            f"{deploy.where()}: onnx_config.output_names names {len(names)} outputs "
+            f"({', '.join(names)}) but the model returns {count}; remove the extra names")
+
+
 def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[str],
-               img: str, work_dir: str, *, device: str = "cpu", partition: bool = False,
+               img: str, work_dir: str, *, device: str = "cpu",
+               partition: Optional[bool] = None,
                verify_outputs: bool = False, visualize: bool = False,
                atol: float = 1e-4, rtol: float = 1e-3,
-               exporter: Optional[str] = None) -> Dict[str, Any]:
+               exporter: Optional[str] = None, clean: bool = False,
+               command: Optional[str] = None) -> Dict[str, Any]:
     """Runs the whole job; returns the summary that is also written as JSON.
+
+    Every output is written to a staging directory and published into
+    ``work_dir`` together at the end: a failed or interrupted run leaves the
+    work dir as it was. A verification failure still publishes (the files
+    are what the table describes) and then raises.
+
+    Args:
+        partition: True demands the deploy config's partitions, False skips
+            them, None cuts them when the config has a partition_config with
+            apply_marks=True (mmdeploy's behaviour).
+        clean: remove files of an earlier run that this run does not rewrite
+            (otherwise they are reported in the summary and the log).
+        command: the command line, recorded in the summary.
 
     Raises:
         FileNotFoundError, ValueError, TypeError: bad configs or arguments.
+        NotADirectoryError: work_dir is a file.
         mmdeploy_mark.PartitionError: a partition cannot be cut.
         VerificationError: ``verify_outputs`` and a comparison failed.
     """
@@ -232,92 +324,90 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
     from .models.builder import build_model
 
     timings: Dict[str, float] = {}
-    started = time.perf_counter()
-    deploy_cfg = load_config(deploy_cfg_path)
-    model_cfg = load_config(model_cfg_path)
-    # The configs' custom_imports register the rewriters (and define the
-    # models) they need; the library registers none of its own.
-    import_custom_modules(deploy_cfg)
-    import_custom_modules(model_cfg)
-    partition_cfgs: List[Dict[str, Any]] = []
-    if partition:
-        if get_partition_config(deploy_cfg) is None:
-            raise ValueError(
-                f"--partition: deploy config {deploy_cfg_path} has no partition_config; add "
-                f"partition_config=dict(type=..., apply_marks=True, partition_cfg=[...])")
-        partition_cfgs = resolve_partition_cfg(deploy_cfg)
-    backend = (deploy_cfg.get("backend_config") or {}).get("type", "default")
-    onnx_cfg = get_onnx_config(deploy_cfg)
-    shape = onnx_cfg.get("input_shape") or model_cfg.get("img_scale") or (608, 608)
-    width, height = int(shape[0]), int(shape[1])
+    _check_device(device)
+    with _stage("load", timings):
+        deploy = DeployConfig.load(deploy_cfg_path)
+        model_cfg = load_config(model_cfg_path)
+        # The configs' custom_imports register the rewriters (and define the
+        # models) they need; the library registers none of its own.
+        import_custom_modules(deploy.raw)
+        import_custom_modules(model_cfg)
+        cut = _wants_partitions(deploy, partition)
+        # Marks as the config says; without a partition_config they are on, so
+        # that the marked model can be cut later.
+        with_marks = deploy.partition is None or deploy.partition.apply_marks
+        partition_cfgs = deploy.partition.partitions if cut else []
+        shape = deploy.onnx.input_shape or model_cfg.get("img_scale") or (608, 608)
+        width, height = int(shape[0]), int(shape[1])
+        model = build_model(model_cfg, checkpoint=checkpoint, device=device)
+        inputs = make_input(img, (height, width), device)
+        _check_output_names(model, deploy, inputs, with_marks)
 
-    work = Path(work_dir)
-    work.mkdir(parents=True, exist_ok=True)
-    save_file = onnx_cfg.get("save_file", "end2end.onnx")
-    full_path = str(work / save_file)
-    marked_path = str(work / (Path(save_file).stem + MARKED_SUFFIX))
+    save_file = deploy.onnx.save_file
+    marked_name = Path(save_file).stem + MARKED_SUFFIX
+    with StagedOutputs(work_dir) as staged:
+        full_path = staged.path(save_file)
+        marked_path = staged.path(marked_name) if with_marks else full_path
+        with _stage("export", timings):
+            used = export_marked(model, deploy, inputs, marked_path, exporter, with_marks)
+        if with_marks:
+            with _stage("strip", timings):
+                onnx.save(strip_marks(marked_path), full_path)
+        files: List[str] = []
+        if partition_cfgs:
+            with _stage("cut", timings):
+                files = extract_partitions(marked_path, partition_cfgs, str(staged.dir))
+            LOG.info("partitions: %s", ", ".join(os.path.relpath(f, staged.dir) for f in files))
+        summary: Dict[str, Any] = {
+            "command": command, "deploy_cfg": str(deploy_cfg_path),
+            "model_cfg": str(model_cfg_path), "checkpoint": checkpoint,
+            "input_shape": list(inputs.shape), "torch_version": torch.__version__,
+            "exporter": used["exporter"], "opset_version": used["opset_version"],
+            "full_model": _describe(full_path, save_file),
+            "marked_model": marked_name if with_marks else None,
+            "markers": sorted({m.marker for m in list_marks(marked_path)}) if with_marks else [],
+            "partitions": [dict(_describe(f, os.path.relpath(f, staged.dir)),
+                                start=_as_list(c["start"]),
+                                end=_as_list(c["end"]))
+                           for f, c in zip(files, partition_cfgs)],
+        }
+        if visualize:
+            from .visualize import render_partitions
 
-    model = build_model(model_cfg, checkpoint=checkpoint, device=device)
-    inputs = make_input(img, (height, width), device)
-    timings["build"] = time.perf_counter() - started
-
-    t0 = time.perf_counter()
-    tmp_marked = marked_path + f".tmp-{os.getpid()}"
-    try:
-        used = export_marked(model, deploy_cfg, inputs, tmp_marked, backend, exporter)
-        stripped = strip_marks(tmp_marked)
-        onnx.save(stripped, full_path + f".tmp-{os.getpid()}")
-        os.replace(tmp_marked, marked_path)
-        os.replace(full_path + f".tmp-{os.getpid()}", full_path)
-    finally:
-        for leftover in (tmp_marked, full_path + f".tmp-{os.getpid()}"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-    timings["export"] = time.perf_counter() - t0
-    LOG.info("exported %s and %s", marked_path, full_path)
-
-    files: List[str] = []
-    if partition_cfgs:
-        t0 = time.perf_counter()
-        files = extract_partitions(marked_path, partition_cfgs, str(work))
-        timings["partition"] = time.perf_counter() - t0
-        LOG.info("wrote partitions: %s", ", ".join(files))
-
-    summary: Dict[str, Any] = {
-        "deploy_cfg": str(deploy_cfg_path), "model_cfg": str(model_cfg_path),
-        "checkpoint": checkpoint, "input_shape": list(inputs.shape),
-        "torch_version": torch.__version__, "exporter": used["exporter"],
-        "opset_version": used["opset_version"],
-        "full_model": _describe(full_path), "marked_model": marked_path,
-        "markers": sorted({m.marker for m in list_marks(marked_path)}),
-        "partitions": [dict(_describe(f), start=_as_list(c["start"]), end=_as_list(c["end"]))
-                       for f, c in zip(files, partition_cfgs)],
-    }
-    if visualize:
-        from .visualize import render_partitions
-
-        t0 = time.perf_counter()
-        summary["visualization"] = render_partitions(marked_path, files,
-                                                     str(work / "partitions.svg"))
-        timings["visualize"] = time.perf_counter() - t0
-    if verify_outputs:
-        t0 = time.perf_counter()
-        captured, torch_outputs = capture_marked_tensors(model, deploy_cfg, inputs, backend)
-        report = verify(marked_path, full_path, files, partition_cfgs, inputs, captured,
-                        torch_outputs, atol=atol, rtol=rtol)
-        timings["verify"] = time.perf_counter() - t0
-        summary["verification"] = {"ok": report.ok, "atol": atol, "rtol": rtol,
-                                   "rows": [r.__dict__ for r in report.rows]}
-        summary["verification_table"] = report.table()
-    summary["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    (work / "summary.json").write_text(json.dumps(
-        {k: v for k, v in summary.items() if k != "verification_table"}, indent=2))
+            with _stage("visualize", timings):
+                render_partitions(marked_path, files, staged.path("partitions.svg"))
+            summary["visualization"] = "partitions.svg"
+        if verify_outputs:
+            with _stage("verify", timings):
+                captured, torch_outputs = capture_marked_tensors(model, deploy, inputs)
+                report = verify(marked_path, full_path, files, partition_cfgs, inputs,
+                                captured, torch_outputs, atol=atol, rtol=rtol)
+            summary["verification"] = {"ok": report.ok, "atol": atol, "rtol": rtol,
+                                       "rows": [r.__dict__ for r in report.rows]}
+            summary["verification_table"] = report.table()
+        summary["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        written = staged.staged_files() + ["summary.json"]
+        earlier = earlier_outputs(work_dir, written)
+        summary["files"] = {name: os.path.getsize(staged.path(name))
+                            for name in staged.staged_files()}
+        summary["earlier_files"] = [] if clean else earlier
+        Path(staged.path("summary.json")).write_text(json.dumps(
+            {k: v for k, v in summary.items() if k != "verification_table"}, indent=2))
+        staged.publish()
+    if earlier and clean:
+        for name in earlier:
+            (Path(work_dir) / name).unlink()
+        LOG.info("removed %d file(s) of an earlier run: %s", len(earlier), ", ".join(earlier))
+    elif earlier:
+        LOG.warning("%s also holds %d file(s) this run did not write (an earlier run's?): "
+                    "%s; --clean removes them", work_dir, len(earlier), ", ".join(earlier))
+    summary["work_dir"] = str(work_dir)
     if verify_outputs and not summary["verification"]["ok"]:
         raise VerificationError("verification failed:\n" + summary["verification_table"])
     return summary
 
 
-def _describe(path: str) -> Dict[str, Any]:
+def _describe(path: str, name: str) -> Dict[str, Any]:
     model = onnx.load(path, load_external_data=False)
 
     def io(values):
@@ -325,5 +415,5 @@ def _describe(path: str) -> Dict[str, Any]:
                                            for d in v.type.tensor_type.shape.dim]} for v in values]
 
     inits = {i.name for i in model.graph.initializer}
-    return {"file": path, "inputs": io([i for i in model.graph.input if i.name not in inits]),
+    return {"file": name, "inputs": io([i for i in model.graph.input if i.name not in inits]),
             "outputs": io(model.graph.output), "nodes": len(model.graph.node)}

@@ -7,6 +7,7 @@ import onnx
 import pytest
 
 from mmdeploy_mark import pipeline
+from mmdeploy_mark.exit_codes import EXIT_INPUT, EXIT_MARKER
 from mmdeploy_mark.visualize import to_dot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,20 +53,20 @@ def test_extract_with_an_unknown_marker_lists_the_available_ones(exported, tmp_p
     code = load_script("extract").main([str(work / "end2end.marked.onnx"), str(out),
                                         "--start", "detector_forward:input",
                                         "--end", "yolo_heads:input"])
-    assert code == 2
+    assert code == EXIT_MARKER
     err = capsys.readouterr().err
     assert "'yolo_heads:input' matches no Mark node" in err and "yolo_head[0]:input" in err
     assert not out.exists()
 
 
-def test_extract_with_a_missing_model_exits_3(tmp_path, capsys):
-    assert load_script("extract").main([str(tmp_path / "none.onnx")]) == 3
+def test_extract_with_a_missing_model_is_an_input_error(tmp_path, capsys):
+    assert load_script("extract").main([str(tmp_path / "none.onnx")]) == EXIT_INPUT
     assert "none.onnx" in capsys.readouterr().err
 
 
 def test_visualize_colours_partition_nodes_and_labels_marks(exported):
     work, summary = exported
-    svg = Path(summary["visualization"]).read_text()
+    svg = (work / summary["visualization"]).read_text()
     assert svg.startswith("<?xml") and "</svg>" in svg
     assert "yolo_head[0]:input" in svg and "pred_maps.1" in svg and "yolov3.onnx" in svg
     marked = onnx.load(str(work / "end2end.marked.onnx"))

@@ -9,6 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from mmdeploy_mark import pipeline
+from mmdeploy_mark.exit_codes import EXIT_INPUT, EXIT_MARKER, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_CFG = ROOT / "configs/mmdet/detection/yolov3_partition_onnxruntime_static.py"
@@ -46,7 +47,8 @@ def test_dynamic_config_partition_runs_at_another_size(torch2onnx, tmp_path):
     assert torch2onnx.main([str(DYNAMIC_CFG), str(MODEL_CFG), "none", "random",
                             "--work-dir", str(tmp_path), "--partition"]) == 0
     files = json.loads((tmp_path / "summary.json").read_text())["partitions"]
-    session = ort.InferenceSession(files[0]["file"], providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(tmp_path / files[0]["file"]),
+                                   providers=["CPUExecutionProvider"])
     x = np.random.default_rng(0).random((2, 3, 320, 256), dtype=np.float32)
     outs = session.run(None, {session.get_inputs()[0].name: x})
     assert [o.shape[0] for o in outs] == [2, 2, 2]
@@ -54,11 +56,11 @@ def test_dynamic_config_partition_runs_at_another_size(torch2onnx, tmp_path):
 
 
 @pytest.mark.parametrize("argv, code, message", [
-    (["missing_cfg.py", str(MODEL_CFG), "none", "random"], 4, "missing_cfg.py"),
-    ([str(SEED_CFG), str(MODEL_CFG), "missing.pth", "random"], 4, "missing.pth"),
-    ([str(SEED_CFG), str(MODEL_CFG), "none", "missing.jpg"], 4, "missing.jpg"),
+    (["missing_cfg.py", str(MODEL_CFG), "none", "random"], EXIT_INPUT, "missing_cfg.py"),
+    ([str(SEED_CFG), str(MODEL_CFG), "missing.pth", "random"], EXIT_INPUT, "missing.pth"),
+    ([str(SEED_CFG), str(MODEL_CFG), "none", "missing.jpg"], EXIT_INPUT, "missing.jpg"),
     ([str(ROOT / "configs/mmdet/detection/detection_onnxruntime_static.py"), str(MODEL_CFG),
-      "none", "random", "--partition"], 2, "has no partition_config"),
+      "none", "random", "--partition"], EXIT_USAGE, "has no partition_config"),
 ])
 def test_bad_arguments_exit_with_documented_codes(torch2onnx, tmp_path, capsys, argv, code, message):
     assert torch2onnx.main(argv + ["--work-dir", str(tmp_path)]) == code
@@ -68,9 +70,10 @@ def test_bad_arguments_exit_with_documented_codes(torch2onnx, tmp_path, capsys, 
 def test_unknown_partition_type_lists_the_known_ones(torch2onnx, tmp_path, capsys):
     cfg = tmp_path / "bad_type.py"
     cfg.write_text(f"_base_ = ['{SEED_CFG}']\n"
-                   "partition_config = dict(type='no_such_type', partition_cfg=None, _delete_=True)\n")
+                   "partition_config = dict(type='no_such_type', partition_cfg=None, apply_marks=True, "
+                   "_delete_=True)\n")
     assert torch2onnx.main([str(cfg), str(MODEL_CFG), "none", "random",
-                            "--work-dir", str(tmp_path / "w"), "--partition"]) == 2
+                            "--work-dir", str(tmp_path / "w"), "--partition"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "no_such_type" in err and "single_stage" in err
 
@@ -81,7 +84,7 @@ def test_marker_not_in_model_lists_the_available_ones(torch2onnx, tmp_path, caps
                    "partition_config = dict(partition_cfg=[dict(save_file='x.onnx', "
                    "start=['detector_forward:input'], end=['no_such_func:input'])])\n")
     assert torch2onnx.main([str(cfg), str(MODEL_CFG), "none", "random",
-                            "--work-dir", str(tmp_path / "w"), "--partition"]) == 3
+                            "--work-dir", str(tmp_path / "w"), "--partition"]) == EXIT_MARKER
     err = capsys.readouterr().err
     assert "no_such_func" in err and "yolo_head" in err
     assert not (tmp_path / "w" / "x.onnx").exists()

@@ -1,31 +1,39 @@
-"""Export a PyTorch model to ONNX with marks, partition it, and verify it.
+"""Export a PyTorch model to ONNX with marks, cut the partitions its deploy
+config asks for, and verify them (mmdeploy's tools/torch2onnx.py).
 
 Example (the seed's YOLOv3 partition, bundled model, random weights):
 
-  .venv/bin/python tools/torch2onnx.py \\
+  python tools/torch2onnx.py \\
       configs/mmdet/detection/yolov3_partition_onnxruntime_static.py \\
       examples/yolov3/configs/yolov3_d53_tiny.py none random \\
-      --work-dir work-dirs/yolov3 --partition --verify
+      --work-dir work-dirs/yolov3 --verify
 
 Writes to --work-dir: the deployable full model (onnx_config.save_file, no
 Mark nodes), the marked model (<save_file stem>.marked.onnx, for
-re-partitioning later), every partition, summary.json, and with --visualize
-partitions.svg.
-
-Exit codes: 0 success; 1 verification failed; 2 bad arguments or config;
-3 a partition could not be cut; 4 missing input file.
+re-partitioning later), every partition of partition_config.partition_cfg
+(when the deploy config has a partition_config with apply_marks=True, as in
+mmdeploy), summary.json (every file of the run, the verification table, the
+command), and with --visualize partitions.svg. All of them are published
+together at the end: a failed or interrupted run leaves the work dir as it
+was.
 """
 import argparse
 import logging
+import shlex
 import sys
 from pathlib import Path
 
-EXIT_VERIFY, EXIT_CONFIG, EXIT_PARTITION, EXIT_MISSING = 1, 2, 3, 4
+from .. import exit_codes
+from ..exit_codes import (EXIT_ENVIRONMENT, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MARKER,
+                          EXIT_PARTITION, EXIT_USAGE, EXIT_VERIFY)
+
+PROG = "torch2onnx"
+LOG = logging.getLogger("mmdeploy_mark")
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="torch2onnx.py", description=__doc__,
+        prog=PROG, description=__doc__, epilog=exit_codes.help_table(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("deploy_cfg", help="deploy config, e.g. configs/mmdet/detection/"
                         "yolov3_partition_onnxruntime_static.py")
@@ -35,17 +43,22 @@ def parse_args(argv):
                         "random weights")
     parser.add_argument("img", help="image file used as the export input, or 'random'")
     parser.add_argument("--work-dir", default="work-dirs/torch2onnx",
-                        help="output directory (default: %(default)s)")
+                        help="output directory, created if missing (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    parser.add_argument("--partition", action="store_true",
-                        help="cut the partitions the deploy config's partition_config lists "
-                        "(an error if it has none)")
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="DEBUG adds tracebacks and the exporter's own output")
+    cut = parser.add_mutually_exclusive_group()
+    cut.add_argument("--partition", dest="partition", action="store_true", default=None,
+                     help="require the partitions of the deploy config's partition_config "
+                     "(an error if it has none); without this flag they are cut whenever "
+                     "the config has a partition_config with apply_marks=True")
+    cut.add_argument("--no-partition", dest="partition", action="store_false",
+                     help="export and strip only; cut no partition")
     parser.add_argument("--verify", action="store_true",
                         help="run the full model and every partition in onnxruntime and "
                         "compare with PyTorch at every boundary (table of max abs errors; "
-                        "exit 1 when an error exceeds atol + rtol * max|PyTorch tensor|)")
+                        "fails when an error exceeds atol + rtol * max|PyTorch tensor|)")
     parser.add_argument("--visualize", action="store_true",
                         help="draw the marked model with partitions coloured and marks "
                         "labelled to <work-dir>/partitions.svg (needs Graphviz)")
@@ -53,56 +66,79 @@ def parse_args(argv):
                         help="torch's ONNX exporter: torchscript (torch.onnx.export("
                         "dynamo=False)) or dynamo (the torch.export-based one, torch >= 2.8); "
                         "default: this torch's default (recorded in summary.json)")
+    parser.add_argument("--clean", action="store_true",
+                        help="remove files of an earlier run in --work-dir that this run does "
+                        "not rewrite (by default they are kept and reported)")
     parser.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance of --verify")
     parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of --verify")
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="[torch2onnx] %(message)s")
-    log = logging.getLogger("torch2onnx")
+def _error(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args, command: str) -> int:
+    import mmdeploy_mark
+    from mmdeploy_mark.pipeline import EnvironmentError_, VerificationError, torch2onnx
+
     for path in (args.deploy_cfg, args.model_cfg):
         if not Path(path).is_file():
-            print(f"torch2onnx: error: config '{path}' does not exist", file=sys.stderr)
-            return EXIT_MISSING
+            return _error(f"config '{path}' does not exist", EXIT_INPUT)
     checkpoint = None if args.checkpoint.lower() == "none" else args.checkpoint
     if checkpoint and not Path(checkpoint).is_file():
-        print(f"torch2onnx: error: checkpoint '{checkpoint}' does not exist "
-              f"(pass 'none' for random weights)", file=sys.stderr)
-        return EXIT_MISSING
-
-    import mmdeploy_mark
-    from mmdeploy_mark.pipeline import VerificationError, torch2onnx
-
+        return _error(f"checkpoint '{checkpoint}' does not exist (pass 'none' for random "
+                      f"weights)", EXIT_INPUT)
     try:
         summary = torch2onnx(args.deploy_cfg, args.model_cfg, checkpoint, args.img,
                              args.work_dir, device=args.device, partition=args.partition,
                              verify_outputs=args.verify, visualize=args.visualize,
-                             atol=args.atol, rtol=args.rtol, exporter=args.exporter)
+                             atol=args.atol, rtol=args.rtol, exporter=args.exporter,
+                             clean=args.clean, command=command)
     except VerificationError as e:
-        print(f"torch2onnx: error: {e}", file=sys.stderr)
-        return EXIT_VERIFY
-    except FileNotFoundError as e:
-        print(f"torch2onnx: error: {e}", file=sys.stderr)
-        return EXIT_MISSING
+        return _error(str(e), EXIT_VERIFY)
+    except (FileNotFoundError, IsADirectoryError) as e:
+        return _error(str(e), EXIT_INPUT)
+    except NotADirectoryError as e:
+        return _error(str(e), EXIT_USAGE)
+    except mmdeploy_mark.MarkerNotFoundError as e:
+        return _error(str(e), EXIT_MARKER)
     except mmdeploy_mark.PartitionError as e:
-        print(f"torch2onnx: error: {e}", file=sys.stderr)
-        return EXIT_PARTITION
-    except (ValueError, TypeError, SyntaxError, ImportError) as e:
-        print(f"torch2onnx: error: {e}", file=sys.stderr)
-        return EXIT_CONFIG
-    log.info("full model:   %s", summary["full_model"]["file"])
-    log.info("marked model: %s", summary["marked_model"])
+        return _error(str(e), EXIT_PARTITION)
+    except EnvironmentError_ as e:
+        return _error(str(e), EXIT_ENVIRONMENT)
+    except (ValueError, TypeError, SyntaxError, ImportError, KeyError) as e:
+        LOG.debug("details", exc_info=True)
+        return _error(str(e), EXIT_USAGE)
+    work = Path(summary["work_dir"])
+    LOG.info("full model:   %s", work / summary["full_model"]["file"])
+    if summary["marked_model"]:
+        LOG.info("marked model: %s", work / summary["marked_model"])
     for part in summary["partitions"]:
-        log.info("partition:    %s  inputs %s  outputs %s", part["file"],
+        LOG.info("partition:    %s  inputs %s  outputs %s", work / part["file"],
                  [i["name"] for i in part["inputs"]], [o["name"] for o in part["outputs"]])
     if "visualization" in summary:
-        log.info("drawing:      %s", summary["visualization"])
+        LOG.info("drawing:      %s", work / summary["visualization"])
     if "verification_table" in summary:
         print(summary["verification_table"])
-    log.info("summary:      %s", Path(args.work_dir) / "summary.json")
+    LOG.info("summary:      %s", work / "summary.json")
     return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, format=f"[{PROG}] %(message)s")
+    command = shlex.join([PROG, *argv])
+    try:
+        return _run(args, command)
+    except KeyboardInterrupt:
+        return _error("interrupted; nothing was written to the work dir", EXIT_INTERRUPTED)
+    except Exception as e:  # noqa: BLE001 - one line instead of a traceback
+        LOG.debug("traceback", exc_info=True)
+        return _error(f"unexpected {type(e).__name__}: {e} (rerun with --log-level DEBUG for "
+                      f"the traceback, and report it)", EXIT_PARTITION)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,86 @@
+"""All of a run's outputs, or none: files are written into a private staging
+directory beside the work dir and moved into it together at the end.
+
+A failed or interrupted run (an exception, Ctrl-C) removes the staging
+directory and leaves the work dir as it was, and creates no work dir that
+did not exist. The staging directory sits in the work dir's parent so that
+publishing is a rename on one filesystem, never a copy.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+# Files a run of the tools may have written: what a reused work dir is
+# checked for (other files are the user's and are left alone).
+OUTPUT_SUFFIXES = (".onnx", ".data", ".svg", ".json", ".html")
+
+
+class StagedOutputs:
+    """Use as a context manager::
+
+        with StagedOutputs(work_dir) as staged:
+            write(staged.path("end2end.onnx"))
+            staged.publish()   # moves every staged file into work_dir
+    """
+
+    def __init__(self, work_dir: str) -> None:
+        self.work_dir = Path(work_dir)
+        if self.work_dir.exists() and not self.work_dir.is_dir():
+            raise NotADirectoryError(
+                f"--work-dir '{work_dir}' is a file, not a directory; name a "
+                f"directory (it is created if missing)")
+        self.dir: Optional[Path] = None
+        self.published: List[Path] = []
+
+    def __enter__(self) -> "StagedOutputs":
+        parent = self.work_dir.resolve().parent
+        if not parent.is_dir():
+            parent.mkdir(parents=True)
+        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.work_dir.name}.staging-",
+                                         dir=parent))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def path(self, name: str) -> str:
+        """Where to write the output that will be ``work_dir/name``."""
+        assert self.dir is not None, "use StagedOutputs as a context manager"
+        return str(self.dir / name)
+
+    def staged_files(self) -> List[str]:
+        """Names (relative to the work dir) of every staged file."""
+        assert self.dir is not None
+        return sorted(str(p.relative_to(self.dir)) for p in self.dir.rglob("*")
+                      if p.is_file())
+
+    def publish(self) -> List[Path]:
+        """Moves every staged file into the work dir (created if missing);
+        returns their final paths."""
+        assert self.dir is not None
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        for name in self.staged_files():
+            target = self.work_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.dir / name, target)
+            self.published.append(target)
+        return self.published
+
+
+def earlier_outputs(work_dir: str, written: List[str]) -> List[str]:
+    """Files in ``work_dir`` that look like the tools' outputs but this run did
+    not write (names relative to the work dir, sorted)."""
+    root = Path(work_dir)
+    if not root.is_dir():
+        return []
+    keep = set(written)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and p.name.endswith(OUTPUT_SUFFIXES)
+                  and str(p.relative_to(root)) not in keep
+                  and not p.name.startswith("."))
