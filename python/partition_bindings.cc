@@ -119,7 +119,7 @@ int64_t ToAxis(py::handle value, const std::string& where) {
 }
 
 // {name: {axis: dim_name}}, or torch.onnx.export's list form {name: [0, 2]}
-// whose dims are named "<name>_dim_<axis>".
+// (empty dim names: the pass names those dims).
 mp::DynamicAxes ToDynamicAxes(py::handle value, const std::string& where) {
   if (!py::isinstance<py::dict>(value)) {
     throw py::type_error(where +
@@ -143,7 +143,7 @@ mp::DynamicAxes ToDynamicAxes(py::handle value, const std::string& where) {
       for (py::handle axis_value : item.second) {
         int64_t axis = ToAxis(axis_value,
                               name_where + "[" + std::to_string(i++) + "]");
-        dims[axis] = name + "_dim_" + std::to_string(axis);
+        dims[axis] = "";
       }
     } else {
       throw py::type_error(name_where +
@@ -366,6 +366,14 @@ PYBIND11_MODULE(_partition, m) {
   m.def("exit_code_help", &mp::ExitCodeHelp,
         "The exit-code table as help text, as mmdeploy-partition --help "
         "prints it.");
+
+  // The marker grammar is the pass's: Python validates configs with it.
+  m.def(
+      "canonical_marker",
+      [](const std::string& text) { return mp::ParseMarker(text).ToString(); },
+      py::arg("marker"),
+      "'func:type' or 'func[id]:type' -> 'func[id]:type'; raises "
+      "MarkerNotFoundError (a ValueError) naming a malformed marker.");
 
   m.def(
       "list_marks",

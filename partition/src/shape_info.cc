@@ -56,7 +56,7 @@ void NameAxes(const std::map<int64_t, std::string>& axes,
   auto* shape = info->mutable_type()->mutable_tensor_type()->mutable_shape();
   for (const auto& [axis, dim_name] : axes) {
     auto* dim = shape->mutable_dim(static_cast<int>(axis));
-    dim->set_dim_param(dim_name.empty() ? info->name() + "_dynamic_axes_" +
+    dim->set_dim_param(dim_name.empty() ? info->name() + "_dim_" +
                                               std::to_string(axis)
                                         : dim_name);
   }

@@ -23,8 +23,8 @@ bool BoundaryType(const GraphIndex& index,
                   onnx::TypeProto* type);
 
 // Names the dims that `dynamic_axes` lists on the partition's inputs and
-// outputs (an empty dim name becomes "<tensor>_dynamic_axes_<axis>", as
-// torch.onnx.export names it). With infer_shapes, re-runs ONNX shape
+// outputs (an empty dim name becomes "<tensor>_dim_<axis>": the one place
+// that names the dims of dynamic_axes' list form {name: [axis, ...]}). With infer_shapes, re-runs ONNX shape
 // inference afterwards; if dynamic_axes is not empty, intermediate
 // value_info and output shapes are cleared first because they were recorded
 // for the static export shapes. An output whose shape inference cannot

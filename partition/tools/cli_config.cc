@@ -116,7 +116,7 @@ struct ConfigReader {
         for (int i = 0; i < dims.list_value().values_size(); ++i) {
           int64_t axis = Axis(dims.list_value().values(i),
                               dims_where + "[" + std::to_string(i) + "]");
-          target[axis] = name + "_dim_" + std::to_string(axis);
+          target[axis] = "";  // the pass names list-form dims
         }
       } else {
         Bad(dims_where, std::string("expected an object {axis: dim} or a "

@@ -22,6 +22,8 @@ import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import partition_types
+# The marker grammar is the partition pass's (C++), not re-implemented here.
+from ._partition import canonical_marker
 
 __all__ = [
     "Config", "load_config", "get_onnx_config", "get_partition_config",
@@ -37,9 +39,7 @@ DELETE_KEY = "_delete_"
 
 # Keys a partition_cfg entry may carry; others are reported as likely typos.
 _PARTITION_ENTRY_KEYS = ("save_file", "start", "end", "output_names",
-                         "dynamic_axes")
-# "func:type" or "func[id]:type", as the partition pass parses markers.
-_MARKER_RE = re.compile(r"^[^\s\[\]:]+(\[\d+\])?:(input|output)$")
+                         "start_name_map", "end_name_map", "dynamic_axes")
 
 
 def _convert(value: Any) -> Any:
@@ -515,7 +515,9 @@ def _check_markers(value: Any, path: str, where: str) -> List[str]:
         if not isinstance(marker, str):
             raise TypeError(f"{where}: '{marker_path}' must be a string, got "
                             f"{marker!r}")
-        if not _MARKER_RE.match(marker):
+        try:
+            canonical_marker(marker)
+        except ValueError:
             raise ValueError(
                 f"{where}: '{marker_path}' is {marker!r}; a marker is "
                 f"'func:type' or 'func[id]:type' with type input or output, "
@@ -561,6 +563,15 @@ def _check_entry(entry: Any, path: str, where: str) -> Dict[str, Any]:
             raise ValueError(f"{where}: '{path}.output_names' has duplicate "
                              f"names: {list(names)}")
         out["output_names"] = list(names)
+    for key in ("start_name_map", "end_name_map"):
+        mapping = entry.get(key)
+        if mapping is None:
+            continue
+        if not isinstance(mapping, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
+            raise TypeError(f"{where}: '{path}.{key}' must be a dict from mark names to "
+                            f"new non-empty names, got {mapping!r}")
+        out[key] = dict(mapping)
     if entry.get("dynamic_axes") is not None:
         out["dynamic_axes"] = _check_dynamic_axes(
             _to_plain(entry["dynamic_axes"]), f"{path}.dynamic_axes", where)

@@ -121,13 +121,28 @@ def export(model: Any, args: Union[torch.Tensor, Sequence[Any]],
             if opset_version and opset_version < DYNAMO_MIN_OPSET:
                 LOG.info("the dynamo exporter writes opset %d, not the %d asked for",
                          opset, opset_version)
-            with contextlib.redirect_stdout(io.StringIO()) as progress:
+            with contextlib.redirect_stdout(io.StringIO()) as progress, \
+                    _quiet_logger("torch.onnx._internal.exporter._registration"):
                 program = torch.onnx.export(model, args, opset_version=opset,
                                             dynamo=True, external_data=False,
                                             **common)
             LOG.debug("torch.onnx.export(dynamo=True):\n%s", progress.getvalue())
             _save_program(program, f)
     return {"exporter": exporter, "opset_version": opset}
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str):
+    """Silences a torch logger below ERROR for the duration: the dynamo
+    exporter warns on every export that optional torchvision ops are not
+    registered, which says nothing about the user's model."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _export_parameters() -> List[str]:

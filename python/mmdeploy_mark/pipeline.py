@@ -23,6 +23,7 @@ import torch
 from . import marker
 from .config import load_config
 from .deploy_config import DeployConfig
+from ._partition import canonical_marker
 from .partition import extract_partitions, list_marks, strip_marks
 from .rewriter import RewriterContext
 from .staging import StagedOutputs, earlier_outputs
@@ -164,18 +165,12 @@ def _session(path: str):
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
-def _canonical(marker_text: str) -> str:
-    """'f:input' -> 'f[0]:input' (MarkInfo.marker's form)."""
-    name, _, io_type = marker_text.rpartition(":")
-    return marker_text if name.endswith("]") else f"{name}[0]:{io_type}"
-
-
 def _selected(marks, markers: Sequence[str]):
     """Marks selected by markers, in marker order then graph order (the
     order of the partition's inputs and outputs)."""
     chosen = []
     for text in markers:
-        wanted = _canonical(text)
+        wanted = canonical_marker(text)
         chosen += [m for m in marks if m.marker == wanted]
     return chosen
 
@@ -202,9 +197,11 @@ def verify(marked_path: str, full_path: str, partition_files: List[str],
         starts = _selected(marks, _as_list(cfg["start"]))
         ends = _selected(marks, _as_list(cfg["end"]))
         start_values = {}
+        renamed = cfg.get("start_name_map") or {}
         for mark_info in starts:
-            start_values.setdefault(mark_info.name, captured[(mark_info.func, mark_info.func_id,
-                                                              mark_info.type, mark_info.name)])
+            start_values.setdefault(renamed.get(mark_info.name, mark_info.name),
+                                    captured[(mark_info.func, mark_info.func_id,
+                                              mark_info.type, mark_info.name)])
         names = [i.name for i in session.get_inputs()]
         boundary_feed = {n: start_values[n] for n in names if n in start_values}
         missing = [n for n in names if n not in boundary_feed]

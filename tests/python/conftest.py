@@ -50,7 +50,9 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def build_dir() -> Path:
-    return Path(os.environ.get("MMDEPLOY_MARK_BUILD_DIR", REPO_ROOT / "build"))
+    """The C++ build tree of this platform (scripts/setup.sh's layout)."""
+    platform = "debian" if torch.__version__.startswith("1.") else "torch2"
+    return Path(os.environ.get("MMDEPLOY_MARK_BUILD_DIR", REPO_ROOT / "build" / platform))
 
 
 FAKE_PKGS = Path(__file__).parent / "fake_pkgs"

@@ -56,7 +56,7 @@ def test_loading_again_is_a_no_op():
 def example_program(build_dir):
     program = build_dir / "torch_ext" / "mmdeploy_mark_example"
     if not program.is_file():
-        pytest.skip(f"{program} is not built (run bash scripts/setup.sh)")
+        pytest.fail(f"{program} is not built (run bash scripts/setup.sh)")
     return program
 
 

@@ -156,3 +156,17 @@ def test_every_exit_code_of_the_table_is_distinct():
     codes = [code for code, _, _ in exit_codes.EXIT_CODES]
     assert len(codes) == len(set(codes)) and 0 in codes and 130 in codes
     assert os.EX_OK == exit_codes.EXIT_OK
+
+
+def test_name_maps_in_the_deploy_config_reach_the_partition_and_verify(tmp_path):
+    extra = ("partition_config = dict(partition_cfg=[dict(save_file='yolov3.onnx', "
+             "start=['detector_forward:input'], end=['yolo_head:input'], "
+             "start_name_map={'input': 'image'}, "
+             "end_name_map={'pred_maps.0': 'p3', 'pred_maps.1': 'p4', 'pred_maps.2': 'p5'})])\n")
+    work = tmp_path / "w"
+    assert run(small_cfg(tmp_path, extra), work, "--verify") == 0
+    summary = json.loads((work / "summary.json").read_text())
+    (part,) = summary["partitions"]
+    assert [i["name"] for i in part["inputs"]] == ["image"]
+    assert [o["name"] for o in part["outputs"]] == ["p3", "p4", "p5"]
+    assert summary["verification"]["ok"]

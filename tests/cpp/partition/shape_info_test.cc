@@ -84,7 +84,7 @@ TEST(FinishShapes, NamesInputAndOutputAxesAndReinfersIntermediates) {
 TEST(FinishShapes, EmptyDimNameFollowsTorchsNaming) {
   auto part = Partition();
   FinishShapes({{"in", {{0, ""}}}}, true, &part);
-  EXPECT_EQ(Dims(part.graph().input(0)), Names({"in_dynamic_axes_0", "3"}));
+  EXPECT_EQ(Dims(part.graph().input(0)), Names({"in_dim_0", "3"}));
 }
 
 TEST(FinishShapes, WithoutInferenceOnlyTheNamedAxesChange) {

@@ -8,7 +8,8 @@
 
 namespace mmdeploy::partition {
 
-// Tensor name -> {axis -> dim name}, as in torch.onnx.export's dynamic_axes.
+// Tensor name -> {axis -> dim name}, as in torch.onnx.export's dynamic_axes;
+// an empty dim name is named "<tensor>_dim_<axis>" by the pass.
 using DynamicAxes = std::map<std::string, std::map<int64_t, std::string>>;
 
 // One entry of partition_config.partition_cfg.
