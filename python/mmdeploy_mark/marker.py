@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from .dynamo_symbolic import in_dynamo_onnx_export, symbolic_mark
-from .scope import MarkCounter, current_context
+from .scope import MarkCounter, current_context, record_mark
 
 MARK_TYPES = ("input", "output")
 # Attributes every Mark node carries; extra attributes may not reuse them.
@@ -101,6 +101,7 @@ def mark_tensor(x: torch.Tensor, func: str, type: str, name: str,
         raise TypeError(
             f"mark: '{name}' of '{func}' must be a torch.Tensor, got "
             f"{type_name(x)}")
+    record_mark((func, func_id, type, name), x)
     if in_dynamo_onnx_export():
         return symbolic_mark(x, func, func_id, type, name, id, attrs)
     return torch.ops.mmdeploy.mark(x, func, func_id, type, name, id, attrs)

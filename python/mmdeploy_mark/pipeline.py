@@ -20,12 +20,12 @@ import numpy as np
 import onnx
 import torch
 
-from . import marker
 from .config import load_config
 from .deploy_config import DeployConfig
 from ._partition import canonical_marker
 from .partition import extract_partitions, list_marks, strip_marks
 from .rewriter import RewriterContext
+from .scope import recording_marks
 from .staging import StagedOutputs, earlier_outputs
 from .export import export
 
@@ -100,19 +100,9 @@ def capture_marked_tensors(model: torch.nn.Module, deploy: DeployConfig,
                            ) -> Tuple[Dict[Tuple[str, int, str, str], np.ndarray], List[np.ndarray]]:
     """Runs PyTorch once with the rewriters and records the tensor at every
     mark, keyed by (func, func_id, type, name); also returns the outputs."""
-    captured: Dict[Tuple[str, int, str, str], np.ndarray] = {}
-    original = marker.mark_tensor
-
-    def recording(x, func, type, name, func_id=0, id=0, attrs="{}"):
-        captured[(func, func_id, type, name)] = x.detach().cpu().numpy()
-        return original(x, func, type, name, func_id, id, attrs)
-
-    marker.mark_tensor = recording
-    try:
-        with _rewriter_context(deploy, True), torch.no_grad():
-            outputs = model(inputs)
-    finally:
-        marker.mark_tensor = original
+    with recording_marks() as recorded, _rewriter_context(deploy, True), torch.no_grad():
+        outputs = model(inputs)
+    captured = {key: x.detach().cpu().numpy() for key, x in recorded.items()}
     flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return captured, [o.detach().cpu().numpy() for o in flat]
 

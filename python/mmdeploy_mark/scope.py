@@ -6,8 +6,9 @@ imports another to ask.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple
 
 from .config import cfg_apply_marks
 
@@ -20,6 +21,33 @@ _ACTIVE_CONTEXTS: contextvars.ContextVar[Tuple["RewriterContext", ...]] = (
     contextvars.ContextVar("mmdeploy_mark_rewriter_contexts", default=()))
 _ACTIVE_CALLS: contextvars.ContextVar[Tuple["RewriteCall", ...]] = (
     contextvars.ContextVar("mmdeploy_mark_rewrite_calls", default=()))
+
+
+# Open recorders of marked tensors (see recording_marks), innermost last.
+_MARK_RECORDERS: contextvars.ContextVar[Tuple[Dict[Any, Any], ...]] = (
+    contextvars.ContextVar("mmdeploy_mark_recorders", default=()))
+
+# (func, func_id, type, name): what identifies one mark of one run.
+MarkKey = Tuple[str, int, str, str]
+
+
+@contextlib.contextmanager
+def recording_marks() -> Iterator[Dict[MarkKey, Any]]:
+    """While open, every tensor marked through ``mark_tensor`` (and so
+    ``@mark``) in this thread is recorded, keyed by (func, func_id, type,
+    name): what verification compares partitions with."""
+    recorded: Dict[MarkKey, Any] = {}
+    token = _MARK_RECORDERS.set(_MARK_RECORDERS.get() + (recorded,))
+    try:
+        yield recorded
+    finally:
+        _MARK_RECORDERS.reset(token)
+
+
+def record_mark(key: MarkKey, tensor: Any) -> None:
+    """Hands a marked tensor to the open recorders, if any."""
+    for recorded in _MARK_RECORDERS.get():
+        recorded[key] = tensor
 
 
 def current_context() -> Optional["RewriterContext"]:
