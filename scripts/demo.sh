@@ -18,7 +18,7 @@ cd "$ROOT"
   configs/mmdet/detection/yolov3_partition_onnxruntime_static.py \
   examples/yolov3/configs/yolov3_d53_tiny.py \
   none random \
-  --work-dir "$WORK_DIR" --partition --verify
+  --work-dir "$WORK_DIR" --verify
 
 echo
 echo "Marks in the exported model:"

@@ -170,3 +170,9 @@ def test_name_maps_in_the_deploy_config_reach_the_partition_and_verify(tmp_path)
     assert [i["name"] for i in part["inputs"]] == ["image"]
     assert [o["name"] for o in part["outputs"]] == ["p3", "p4", "p5"]
     assert summary["verification"]["ok"]
+
+
+def test_the_readme_shows_the_exit_code_table_as_the_tools_print_it():
+    readme = (ROOT / "README.md").read_text()
+    for code, _, meaning in exit_codes.EXIT_CODES:
+        assert f"| {code} | {meaning} |" in readme, code
