@@ -296,15 +296,7 @@ onnx::ModelProto Load(ModelArg& arg) {
 }
 
 std::string Serialize(const onnx::ModelProto& model) {
-  std::string bytes;
-  if (!model.SerializeToString(&bytes)) {
-    // Protobuf refuses messages of 2 GiB and more.
-    throw mp::PartitionError(
-        "cannot serialize model '" + model.graph().name() +
-        "' (protobuf limits a message to 2 GiB); use the path form, which "
-        "writes files directly");
-  }
-  return bytes;
+  return mp::SerializeModel(model);
 }
 
 // out_dir / save_file, as os.path.join does (an absolute save_file wins).

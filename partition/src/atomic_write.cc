@@ -10,6 +10,8 @@
 
 #include <mmdeploy/partition/partition.h>
 
+#include "model_writer.h"
+
 namespace mmdeploy::partition {
 namespace {
 
@@ -22,30 +24,19 @@ void RemoveAll(const std::vector<fs::path>& paths) {
   }
 }
 
-// Writes `model` to `path`, removing what it created if writing fails.
-// Throws PartitionError naming `target`.
-void WriteFile(const onnx::ModelProto& model, const fs::path& path,
-               const std::string& target) {
-  if (model.ByteSizeLong() >
-      static_cast<size_t>(std::numeric_limits<int>::max())) {
-    throw PartitionError("cannot write '" + target +
-                         "': the model exceeds protobuf's 2 GB limit; "
-                         "store its weights as external data");
-  }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    throw PartitionError("cannot create temporary file '" + path.string() +
-                         "' for '" + target + "': " + std::strerror(errno));
-  }
-  const bool serialized = model.SerializeToOstream(&out);
-  out.close();
-  if (!serialized || !out) {
-    const std::string reason = std::strerror(errno);
-    RemoveAll({path});
-    throw PartitionError("cannot write '" + path.string() + "' for '" +
-                         target + "': " + reason + " (disk full?)");
-  }
+fs::path TemporaryFor(const fs::path& target, size_t index) {
+  fs::path temporary = target;
+  temporary.replace_filename("." + target.filename().string() + ".tmp-" +
+                             std::to_string(::getpid()) + "-" +
+                             std::to_string(index));
+  return temporary;
 }
+
+// One file to move into place: a model or its data file.
+struct Staged {
+  fs::path temporary;
+  fs::path target;
+};
 
 }  // namespace
 
@@ -78,19 +69,33 @@ void WriteModelsAtomically(
   }
 
   // Temporaries live next to their targets so that rename stays within one
-  // file system and is atomic.
+  // file system and is atomic. A model that keeps its tensor data in a file
+  // of its own (model_writer.h) has two.
+  std::vector<Staged> staged;
   std::vector<fs::path> temporaries;
   try {
     for (size_t i = 0; i < outputs.size(); ++i) {
       const fs::path target(outputs[i].first);
-      fs::path temporary = target;
-      temporary.replace_filename("." + target.filename().string() + ".tmp-" +
-                                 std::to_string(::getpid()) + "-" +
-                                 std::to_string(i));
+      DataFile data;
+      fs::path data_target;
+      if (NeedsDataFile(outputs[i].second)) {
+        data.location = target.filename().string() + ".data";
+        data_target = target;
+        data_target.replace_filename(data.location);
+        data.path = TemporaryFor(data_target, i).string();
+      }
+      const fs::path temporary = TemporaryFor(target, i);
+      // Removes what it created if it fails.
+      WriteModelFile(outputs[i].second, temporary.string(), data,
+                     outputs[i].first);
       // Listed only once written, so that cleanup never removes a file
       // (or directory) of that name that is not ours.
-      WriteFile(outputs[i].second, temporary, outputs[i].first);
       temporaries.push_back(temporary);
+      staged.push_back({temporary, target});
+      if (!data.path.empty()) {
+        temporaries.push_back(data.path);
+        staged.push_back({data.path, data_target});
+      }
     }
   } catch (...) {
     RemoveAll(temporaries);
@@ -99,10 +104,10 @@ void WriteModelsAtomically(
   // Existing targets get a hard link as backup so that a failed rename
   // can put back the files replaced before it. Where hard links are not
   // supported, the checks above make a failed rename unlikely.
-  std::vector<fs::path> backups(outputs.size());
-  std::vector<bool> existed(outputs.size(), false);
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const fs::path target(outputs[i].first);
+  std::vector<fs::path> backups(staged.size());
+  std::vector<bool> existed(staged.size(), false);
+  for (size_t i = 0; i < staged.size(); ++i) {
+    const fs::path& target = staged[i].target;
     std::error_code ec;
     existed[i] = fs::exists(target, ec);
     if (!existed[i]) continue;
@@ -113,17 +118,17 @@ void WriteModelsAtomically(
     fs::create_hard_link(target, backup, ec);
     if (!ec) backups[i] = backup;
   }
-  for (size_t i = 0; i < outputs.size(); ++i) {
+  for (size_t i = 0; i < staged.size(); ++i) {
     std::error_code ec;
-    fs::rename(temporaries[i], outputs[i].first, ec);
+    fs::rename(staged[i].temporary, staged[i].target, ec);
     if (!ec) continue;
     bool restored = true;
     for (size_t j = 0; j < i; ++j) {
       std::error_code undo;
       if (!existed[j]) {
-        fs::remove(outputs[j].first, undo);
+        fs::remove(staged[j].target, undo);
       } else if (!backups[j].empty()) {
-        fs::rename(backups[j], outputs[j].first, undo);
+        fs::rename(backups[j], staged[j].target, undo);
       } else {
         restored = false;
       }
@@ -132,8 +137,8 @@ void WriteModelsAtomically(
     RemoveAll(temporaries);
     RemoveAll(backups);
     throw PartitionError(
-        "cannot move '" + temporaries[i].string() + "' to '" +
-        outputs[i].first + "': " + ec.message() +
+        "cannot move '" + staged[i].temporary.string() + "' to '" +
+        staged[i].target.string() + "': " + ec.message() +
         (restored ? "; no output file was changed"
                   : "; some earlier outputs could not be restored"));
   }

@@ -134,6 +134,13 @@ def _check_markers(value: Any, argument: str) -> None:
                     f"a list of them, got {value!r}")
 
 
+def _load_written(path: PathLike) -> onnx.ModelProto:
+    """A model the pass wrote: weights stored in a data file of its own
+    (large models, and models whose input used external data) stay there;
+    onnx.load_external_data_for_model(model, dirname) loads them."""
+    return onnx.load(os.fspath(path), load_external_data=False)
+
+
 def _load(blob: bytes) -> onnx.ModelProto:
     return onnx.ModelProto.FromString(blob)
 
@@ -172,8 +179,11 @@ def extract_partition(model: ModelLike,
         dynamic_axes: ``{tensor: {axis: dim_name}}`` (or ``{tensor: [axis,
             ...]}``, naming each dim ``"<tensor>_dim_<axis>"``) for inputs
             and outputs, by their final names.
-        save_file: If given, the partition is also written there (through a
-            temporary file; nothing is written on failure).
+        save_file: If given, the partition is written there instead of
+            being returned with its weights (through a temporary file;
+            nothing is written on failure). Weights are copied file to file
+            and never enter Python; they go to ``<save_file>.data`` when the
+            input stored them externally or they exceed 2 GiB.
         output_names: Renames the outputs in order; must match their count.
         expose_uncovered_inputs: Make tensors the outputs need but the starts
             do not cover (e.g. a second graph input) extra inputs instead of
@@ -182,7 +192,8 @@ def extract_partition(model: ModelLike,
             its shapes agree with ``dynamic_axes``.
 
     Returns:
-        The partition as a new ``onnx.ModelProto``.
+        The partition as a new ``onnx.ModelProto`` (with ``save_file``: as
+        written, external data not loaded).
 
     Raises:
         FileNotFoundError: ``model`` is a path that does not exist.
@@ -205,14 +216,15 @@ def extract_partition(model: ModelLike,
         "end_name_map": end_name_map,
         "dynamic_axes": dynamic_axes,
     }
+    options = dict(expose_uncovered_inputs=expose_uncovered_inputs,
+                   infer_shapes=infer_shapes)
     if save_file is not None:
+        # Written by the pass itself, weights copied file to file: they never
+        # pass through Python.
         spec["save_file"] = os.fspath(save_file)
-    (blob,) = _partition.extract(
-        source, [spec],
-        expose_uncovered_inputs=expose_uncovered_inputs,
-        infer_shapes=infer_shapes)
-    if save_file is not None:
-        _partition.write_models([(os.fspath(save_file), blob)])
+        _partition.extract_files(source, [spec], "", **options)
+        return _load_written(save_file)
+    (blob,) = _partition.extract(source, [spec], **options)
     return _load(blob)
 
 
@@ -283,10 +295,10 @@ def strip_marks(model: ModelLike,
         MalformedModelError: the model cannot be parsed or is inconsistent.
         PartitionError: the file cannot be written.
     """
-    blob = _partition.strip_marks(_model_arg(model))
     if save_file is not None:
-        _partition.write_models([(os.fspath(save_file), blob)])
-    return _load(blob)
+        _partition.strip_marks_file(_model_arg(model), os.fspath(save_file))
+        return _load_written(save_file)
+    return _load(_partition.strip_marks(_model_arg(model)))
 
 
 def list_marks(model: ModelLike) -> List[MarkInfo]:

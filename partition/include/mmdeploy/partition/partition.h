@@ -45,6 +45,13 @@ onnx::ModelProto LoadModel(const std::string& path);
 // Parses serialized bytes. Throws MalformedModelError.
 onnx::ModelProto ParseModel(const std::string& bytes);
 
+// A model read by LoadModel keeps its tensor data in its files (only
+// references are in memory). SerializeModel returns the bytes of `model`
+// with every tensor's data inline; throws PartitionError past protobuf's
+// 2 GiB limit (write the model to a file instead: WriteModelsAtomically
+// stores large or externally stored weights in a data file of its own).
+std::string SerializeModel(const onnx::ModelProto& model);
+
 // Every Mark node of the main graph, in graph order.
 std::vector<MarkRecord> ListMarks(const onnx::ModelProto& model);
 
