@@ -41,6 +41,7 @@ APT_PACKAGES=(
   libprotobuf-dev protobuf-compiler
   pybind11-dev libgtest-dev libcli11-dev
   python3-dev python3-venv python3-pytest python3-numpy python3-pil
+  python3-h5py  # torch2onnx --calib-file writes HDF5
   graphviz
 )
 

@@ -285,7 +285,9 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
                verify_outputs: bool = False, visualize: bool = False,
                atol: float = 1e-4, rtol: float = 1e-3,
                exporter: Optional[str] = None, clean: bool = False,
-               command: Optional[str] = None) -> Dict[str, Any]:
+               command: Optional[str] = None, calib_file: Optional[str] = None,
+               calib_images: Optional[str] = None,
+               calib_samples: Optional[int] = None) -> Dict[str, Any]:
     """Runs the whole job; returns the summary that is also written as JSON.
 
     Every output is written to a staging directory and published into
@@ -300,18 +302,25 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
         clean: remove files of an earlier run that this run does not rewrite
             (otherwise they are reported in the summary and the log).
         command: the command line, recorded in the summary.
+        calib_file: write calibration data (HDF5, mmdeploy's layout) for every
+            partition's inputs and the full model's, from every image of
+            ``calib_images`` or ``calib_samples`` seeded random inputs; see
+            :mod:`mmdeploy_mark.calibration`. Published with the other outputs.
 
     Raises:
         FileNotFoundError, ValueError, TypeError: bad configs or arguments.
         NotADirectoryError: work_dir is a file.
         mmdeploy_mark.PartitionError: a partition cannot be cut.
         VerificationError: ``verify_outputs`` and a comparison failed.
+        CalibrationError: a partition input gets no tensor, or not one per sample.
     """
+    from .calibration.request import CalibrationRequest
     from .custom_imports import import_custom_modules
     from .models.builder import build_model
 
     timings: Dict[str, float] = {}
     _check_device(device)
+    calib = CalibrationRequest.from_args(calib_file, calib_images, calib_samples)
     with _stage("load", timings):
         deploy = DeployConfig.load(deploy_cfg_path)
         model_cfg = load_config(model_cfg_path)
@@ -332,6 +341,11 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
 
     save_file = deploy.onnx.save_file
     marked_name = Path(save_file).stem + MARKED_SUFFIX
+    if calib is not None:
+        calib.check_before_run(work_dir, [save_file, marked_name, "summary.json",
+                                          "partitions.svg",
+                                          *(c["save_file"] for c in partition_cfgs)],
+                               partition_cfgs)
     with StagedOutputs(work_dir) as staged:
         full_path = staged.path(save_file)
         marked_path = staged.path(marked_name) if with_marks else full_path
@@ -358,6 +372,13 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
                                 end=_as_list(c["end"]))
                            for f, c in zip(files, partition_cfgs)],
         }
+        calibration = None
+        if calib is not None:
+            with _stage("calibrate", timings):
+                calibration = calib.run(model, deploy, inputs.shape, device, staged, work_dir,
+                                        partition_cfgs, files, keep_references=verify_outputs)
+            summary["calibration"] = dict(calibration.summary(), file=calib.file,
+                                          source=calib.describe_source())
         if visualize:
             from .visualize import render_partitions
 
@@ -369,6 +390,12 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
                 captured, torch_outputs = capture_marked_tensors(model, deploy, inputs)
                 report = verify(marked_path, full_path, files, partition_cfgs, inputs,
                                 captured, torch_outputs, atol=atol, rtol=rtol)
+                if calibration is not None:
+                    from .calibration import verify_calibration
+
+                    verify_calibration(calibration.path, marked_path, files, partition_cfgs,
+                                       calibration.references, full_model=full_path,
+                                       atol=atol, rtol=rtol, into=report)
             summary["verification"] = {"ok": report.ok, "atol": atol, "rtol": rtol,
                                        "rows": [r.__dict__ for r in report.rows]}
             summary["verification_table"] = report.table()

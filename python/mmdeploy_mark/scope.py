@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Tuple
 
 from .config import cfg_apply_marks
 
@@ -23,12 +23,12 @@ _ACTIVE_CALLS: contextvars.ContextVar[Tuple["RewriteCall", ...]] = (
     contextvars.ContextVar("mmdeploy_mark_rewrite_calls", default=()))
 
 
-# Open recorders of marked tensors (see recording_marks), innermost last.
-_MARK_RECORDERS: contextvars.ContextVar[Tuple[Dict[Any, Any], ...]] = (
-    contextvars.ContextVar("mmdeploy_mark_recorders", default=()))
-
 # (func, func_id, type, name): what identifies one mark of one run.
 MarkKey = Tuple[str, int, str, str]
+
+# Open observers of marked tensors (see observing_marks), innermost last.
+_MARK_RECORDERS: contextvars.ContextVar[Tuple[Callable[[MarkKey, Any], None], ...]] = (
+    contextvars.ContextVar("mmdeploy_mark_recorders", default=()))
 
 
 @contextlib.contextmanager
@@ -37,17 +37,27 @@ def recording_marks() -> Iterator[Dict[MarkKey, Any]]:
     ``@mark``) in this thread is recorded, keyed by (func, func_id, type,
     name): what verification compares partitions with."""
     recorded: Dict[MarkKey, Any] = {}
-    token = _MARK_RECORDERS.set(_MARK_RECORDERS.get() + (recorded,))
-    try:
+    with observing_marks(recorded.__setitem__):
         yield recorded
+
+
+@contextlib.contextmanager
+def observing_marks(observer: Callable[[MarkKey, Any], None]) -> Iterator[None]:
+    """While open, ``observer(key, tensor)`` is called for every tensor marked
+    in this thread, once per firing and in firing order (recording_marks keeps
+    only the last tensor of a key; calibration must see a mark that fires
+    twice in one run)."""
+    token = _MARK_RECORDERS.set(_MARK_RECORDERS.get() + (observer,))
+    try:
+        yield
     finally:
         _MARK_RECORDERS.reset(token)
 
 
 def record_mark(key: MarkKey, tensor: Any) -> None:
-    """Hands a marked tensor to the open recorders, if any."""
-    for recorded in _MARK_RECORDERS.get():
-        recorded[key] = tensor
+    """Hands a marked tensor to the open observers, if any."""
+    for observer in _MARK_RECORDERS.get():
+        observer(key, tensor)
 
 
 def current_context() -> Optional["RewriterContext"]:

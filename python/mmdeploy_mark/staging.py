@@ -4,19 +4,22 @@ directory beside the work dir and moved into it together at the end.
 A failed or interrupted run (an exception, Ctrl-C) removes the staging
 directory and leaves the work dir as it was, and creates no work dir that
 did not exist. The staging directory sits in the work dir's parent so that
-publishing is a rename on one filesystem, never a copy.
+publishing is a rename on one filesystem, never a copy. An output outside the
+work dir (``external``) is written beside its destination and renamed onto it
+by the same publish.
 """
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 # Files a run of the tools may have written: what a reused work dir is
 # checked for (other files are the user's and are left alone).
-OUTPUT_SUFFIXES = (".onnx", ".data", ".svg", ".json", ".html")
+OUTPUT_SUFFIXES = (".onnx", ".data", ".svg", ".json", ".html", ".h5")
 
 
 class StagedOutputs:
@@ -35,6 +38,8 @@ class StagedOutputs:
                 f"directory (it is created if missing)")
         self.dir: Optional[Path] = None
         self.published: List[Path] = []
+        # (temporary file, destination) of outputs outside the work dir.
+        self._external: List[Tuple[Path, Path]] = []
 
     def __enter__(self) -> "StagedOutputs":
         parent = self.work_dir.resolve().parent
@@ -48,11 +53,24 @@ class StagedOutputs:
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        for temp, _ in self._external:
+            temp.unlink(missing_ok=True)
+        self._external = []
 
     def path(self, name: str) -> str:
         """Where to write the output that will be ``work_dir/name``."""
         assert self.dir is not None, "use StagedOutputs as a context manager"
         return str(self.dir / name)
+
+    def external(self, target: str) -> str:
+        """Where to write an output that lives outside the work dir: a
+        temporary name beside ``target`` (whose directory must exist), renamed
+        onto it by publish() and removed if the run fails."""
+        assert self.dir is not None, "use StagedOutputs as a context manager"
+        destination = Path(target)
+        temp = destination.parent / f".{destination.name}.staging-{secrets.token_hex(4)}"
+        self._external.append((temp, destination))
+        return str(temp)
 
     def staged_files(self) -> List[str]:
         """Names (relative to the work dir) of every staged file."""
@@ -70,6 +88,11 @@ class StagedOutputs:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.dir / name, target)
             self.published.append(target)
+        for temp, destination in self._external:
+            if temp.exists():
+                os.replace(temp, destination)
+                self.published.append(destination)
+        self._external = []
         return self.published
 
 

@@ -16,6 +16,14 @@ mmdeploy), summary.json (every file of the run, the verification table, the
 command), and with --visualize partitions.svg. All of them are published
 together at the end: a failed or interrupted run leaves the work dir as it
 was.
+
+With --calib-file calib.h5 and --calib-images DIR or --calib-samples N, the
+PyTorch model also runs once per calibration sample with marks on, and the
+tensors entering every partition's start marks are written to calib.h5 in
+mmdeploy's layout (calib_data/<save_file stem>, also reachable as
+calib_data/partition<i>, and calib_data/end2end for the full model), for
+int8 builds of the partitions; --verify then also checks each partition fed
+with its calibration data against PyTorch.
 """
 import argparse
 import logging
@@ -69,6 +77,18 @@ def parse_args(argv):
     parser.add_argument("--clean", action="store_true",
                         help="remove files of an earlier run in --work-dir that this run does "
                         "not rewrite (by default they are kept and reported)")
+    parser.add_argument("--calib-file", default=None, metavar="PATH",
+                        help="write calibration data for int8 backends to this HDF5 file "
+                        "(needs h5py): every partition's inputs and the full model's, one "
+                        "dataset per sample; inside --work-dir it is published with the other "
+                        "outputs, elsewhere its directory must exist")
+    samples = parser.add_mutually_exclusive_group()
+    samples.add_argument("--calib-images", default=None, metavar="DIR",
+                         help="calibration samples for --calib-file: every image in DIR, "
+                         "preprocessed as the export input")
+    samples.add_argument("--calib-samples", type=int, default=None, metavar="N",
+                         help="calibration samples for --calib-file: N random inputs of the "
+                         "export shape (seeded, so runs repeat)")
     parser.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance of --verify")
     parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of --verify")
     return parser.parse_args(argv)
@@ -81,6 +101,7 @@ def _error(message: str, code: int) -> int:
 
 def _run(args, command: str) -> int:
     import mmdeploy_mark
+    from mmdeploy_mark.calibration import CalibrationError, CalibrationInputError
     from mmdeploy_mark.pipeline import EnvironmentError_, VerificationError, torch2onnx
 
     for path in (args.deploy_cfg, args.model_cfg):
@@ -95,9 +116,14 @@ def _run(args, command: str) -> int:
                              args.work_dir, device=args.device, partition=args.partition,
                              verify_outputs=args.verify, visualize=args.visualize,
                              atol=args.atol, rtol=args.rtol, exporter=args.exporter,
-                             clean=args.clean, command=command)
+                             clean=args.clean, command=command, calib_file=args.calib_file,
+                             calib_images=args.calib_images, calib_samples=args.calib_samples)
     except VerificationError as e:
         return _error(str(e), EXIT_VERIFY)
+    except CalibrationInputError as e:
+        return _error(str(e), EXIT_INPUT)
+    except CalibrationError as e:
+        return _error(str(e), EXIT_PARTITION)
     except (FileNotFoundError, IsADirectoryError) as e:
         return _error(str(e), EXIT_INPUT)
     except NotADirectoryError as e:
@@ -120,6 +146,9 @@ def _run(args, command: str) -> int:
                  [i["name"] for i in part["inputs"]], [o["name"] for o in part["outputs"]])
     if "visualization" in summary:
         LOG.info("drawing:      %s", work / summary["visualization"])
+    if "calibration" in summary:
+        LOG.info("calibration:  %s  (%s)", summary["calibration"]["file"],
+                 summary["calibration"]["source"])
     if "verification_table" in summary:
         print(summary["verification_table"])
     LOG.info("summary:      %s", work / "summary.json")
