@@ -110,8 +110,20 @@ TEST(FinishShapes, UnknownDomainOpsDoNotStopInference) {
       "p (float[1, 3] in) => (float[1, 3] out) {\n"
       "  a = Relu(in)\n  b = com.example.Opaque (a)\n"
       "  c = unknown.Other (b)\n  out = Neg(c)\n}\n");
-  EXPECT_NO_THROW(FinishShapes({}, true, &part));
-  EXPECT_EQ(Dims(FindValue(part.graph(), "a")), Names({"1", "3"}));
+  EXPECT_NO_THROW(FinishShapes({{"in", {{0, "n"}}}}, true, &part));
+  EXPECT_EQ(Dims(FindValue(part.graph(), "a")), Names({"n", "3"}));
+}
+
+TEST(FinishShapes, WithoutDynamicAxesTheDeclaredShapesAreKeptAsTheyAre) {
+  // Nothing changed the export's shapes, so inference is not re-run: no
+  // value_info is added and a declared output shape stays as it was.
+  auto part = ParseText(
+      "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+      "p (float[2, 3] a) => (float[2, 3] out) {\n"
+      "  r = Relu(a)\n  out = Neg(r)\n}\n");
+  const std::string before = part.SerializeAsString();
+  FinishShapes({}, true, &part);
+  EXPECT_EQ(part.SerializeAsString(), before);
 }
 
 TEST(FinishShapes, DynamicAxesOfUnknownTensorNamesInputsAndOutputs) {
@@ -139,12 +151,13 @@ TEST(FinishShapes, AxisOfAShapelessInputIsAnError) {
 }
 
 TEST(FinishShapes, InconsistentShapesAreReportedAsPartitionError) {
-  // The declared output contradicts what Add computes.
+  // The declared output type contradicts what Add computes.
   auto part = ParseText(
       "<ir_version: 8, opset_import: [\"\" : 13]>\n"
-      "p (float[2, 3] a, float[2, 3] b) => (float[5] out) {\n"
+      "p (float[2, 3] a, float[2, 3] b) => (int32[2, 3] out) {\n"
       "  out = Add(a, b)\n}\n");
-  EXPECT_THROW_WITH(FinishShapes({}, true, &part), PartitionError,
+  EXPECT_THROW_WITH(FinishShapes({{"a", {{0, "n"}}}}, true, &part),
+                    PartitionError,
                     "ONNX shape inference failed on the partition",
                     "infer_shapes");
 }

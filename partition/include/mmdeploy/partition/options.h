@@ -32,8 +32,9 @@ struct PartitionOptions {
   // an error (UncoveredTensorError) unless this is set; then each uncovered
   // tensor becomes an extra partition input.
   bool expose_uncovered_inputs = false;
-  // Re-run ONNX shape inference on each partition so that intermediate and
-  // output shapes agree with the (possibly dynamic) input shapes.
+  // Where dynamic_axes change a partition's input shapes, re-run ONNX shape
+  // inference so that intermediate and output shapes agree with them.
+  // Without dynamic_axes the shapes the export declared are kept as they are.
   bool infer_shapes = true;
 };
 
