@@ -43,6 +43,8 @@ APT_PACKAGES=(
   python3-dev python3-venv python3-pytest python3-numpy python3-pil
   python3-h5py  # torch2onnx --calib-file writes HDF5
   graphviz
+  # headless browser and SVG rasterizer: the HTML report's test looks at the page
+  chromium librsvg2-bin
 )
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import onnx
@@ -282,7 +282,7 @@ def _check_output_names(model, deploy: DeployConfig, inputs, with_marks: bool) -
 def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[str],
                img: str, work_dir: str, *, device: str = "cpu",
                partition: Optional[bool] = None,
-               verify_outputs: bool = False, visualize: bool = False,
+               verify_outputs: bool = False, visualize: Union[bool, str] = False,
                atol: float = 1e-4, rtol: float = 1e-3,
                exporter: Optional[str] = None, clean: bool = False,
                command: Optional[str] = None, calib_file: Optional[str] = None,
@@ -299,6 +299,9 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
         partition: True demands the deploy config's partitions, False skips
             them, None cuts them when the config has a partition_config with
             apply_marks=True (mmdeploy's behaviour).
+        visualize: also write partitions.svg: True or "map" the partition
+            map (also inline in report.html, which is always written),
+            "full" every node (needs Graphviz's dot).
         clean: remove files of an earlier run that this run does not rewrite
             (otherwise they are reported in the summary and the log).
         command: the command line, recorded in the summary.
@@ -343,7 +346,7 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
     marked_name = Path(save_file).stem + MARKED_SUFFIX
     if calib is not None:
         calib.check_before_run(work_dir, [save_file, marked_name, "summary.json",
-                                          "partitions.svg",
+                                          "partitions.svg", "report.html",
                                           *(c["save_file"] for c in partition_cfgs)],
                                partition_cfgs)
     with StagedOutputs(work_dir) as staged:
@@ -380,10 +383,11 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
             summary["calibration"] = dict(calibration.summary(), file=calib.file,
                                           source=calib.describe_source())
         if visualize:
-            from .visualize import render_partitions
+            from .visualize import draw
 
             with _stage("visualize", timings):
-                render_partitions(marked_path, files, staged.path("partitions.svg"))
+                draw(visualize, marked_path, files, staged.path("partitions.svg"),
+                     names=[p["file"] for p in summary["partitions"]])
             summary["visualization"] = "partitions.svg"
         if verify_outputs:
             with _stage("verify", timings):
@@ -399,6 +403,10 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
             summary["verification"] = {"ok": report.ok, "atol": atol, "rtol": rtol,
                                        "rows": [r.__dict__ for r in report.rows]}
             summary["verification_table"] = report.table()
+        with _stage("report", timings):
+            from .report import write_run_report
+
+            summary["report"] = write_run_report(staged, summary, marked_path, files)
         summary["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         written = staged.staged_files() + ["summary.json"]
         earlier = earlier_outputs(work_dir, written)

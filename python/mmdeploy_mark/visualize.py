@@ -1,15 +1,18 @@
-"""Draws a marked model with its partitions coloured (Graphviz SVG).
+"""Pictures of a cut model: ``draw`` writes the partition map (the default,
+``map_svg``) or the full op-level drawing (``"full"``, Graphviz SVG).
 
-Each node is filled with the colour of the partition that holds it (white
-when none does); Mark nodes are drawn as labelled diamonds
-``func[id]:type / name``, so the partition boundaries can be read off.
+In the full drawing each node is filled with the colour of the partition
+that holds it (white when none does); Mark nodes are drawn as labelled
+diamonds ``func[id]:type / name``, so the partition boundaries can be read
+off. It needs Graphviz's ``dot`` and grows with the node count; the map
+needs neither.
 """
 from __future__ import annotations
 
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import onnx
 
@@ -109,3 +112,28 @@ def render_partitions(marked_path: str, partition_files: Sequence[str], svg_path
         raise RuntimeError(f"dot failed: {result.stderr.strip()}")
     Path(tmp).replace(svg_path)
     return svg_path
+
+
+#: What ``draw`` (and --visualize) accepts.
+KINDS = ("map", "full")
+
+
+def draw(kind: Union[bool, str], marked_path: str, partition_files: Sequence[str],
+         svg_path: str, names: Optional[Sequence[str]] = None) -> str:
+    """Writes the picture ``kind`` asks for to ``svg_path``: True or "map"
+    the partition map, "full" every node. ``names`` label the partitions
+    (default: their file names).
+
+    Raises:
+        ValueError: an unknown kind.
+        FileNotFoundError: "full" without Graphviz's ``dot``.
+        MalformedModelError: a model file cannot be read.
+    """
+    if kind is True or kind == "map":
+        from .map_svg import write_svg
+        from .partition_map import load_map
+
+        return write_svg(load_map(marked_path, partition_files, names), svg_path)
+    if kind == "full":
+        return render_partitions(marked_path, partition_files, svg_path)
+    raise ValueError(f"visualize: unknown kind {kind!r}; use one of {', '.join(KINDS)}")

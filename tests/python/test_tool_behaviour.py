@@ -46,7 +46,8 @@ def test_a_partition_config_is_cut_without_the_partition_flag(tmp_path):
 def test_no_partition_turns_cutting_off(tmp_path):
     work = tmp_path / "w"
     assert run(small_cfg(tmp_path), work, "--no-partition") == 0
-    assert listing(work) == ["end2end.marked.onnx", "end2end.onnx", "summary.json"]
+    assert listing(work) == ["end2end.marked.onnx", "end2end.onnx", "report.html",
+                             "summary.json"]
 
 
 def test_apply_marks_false_exports_without_marks_and_says_so(tmp_path, caplog):
@@ -55,7 +56,7 @@ def test_apply_marks_false_exports_without_marks_and_says_so(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="mmdeploy_mark"):
         assert run(cfg, work) == 0
     assert "apply_marks is not True" in caplog.text
-    assert listing(work) == ["end2end.onnx", "summary.json"]
+    assert listing(work) == ["end2end.onnx", "report.html", "summary.json"]
     assert run(cfg, tmp_path / "w2", "--partition") == exit_codes.EXIT_USAGE
 
 

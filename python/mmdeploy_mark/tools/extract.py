@@ -10,6 +10,8 @@ A marker is "func:type" or "func[func_id]:type" (type is input or output);
 --start and --end take comma-separated markers and go together. With only
 the model, the markers it has are listed. The model must be the marked one
 torch2onnx writes (<stem>.marked.onnx); the deployable model has no marks.
+--visualize map.svg also draws the partition map of the cut: the partition,
+what it leaves out, and the tensors between them with dtypes and shapes.
 """
 import argparse
 import logging
@@ -17,7 +19,8 @@ import sys
 from pathlib import Path
 
 from .. import exit_codes
-from ..exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MARKER, EXIT_PARTITION, EXIT_USAGE
+from ..exit_codes import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MARKER, EXIT_PARTITION, EXIT_USAGE,
+                          EXIT_WRITE)
 
 PROG = "extract"
 MARKED_SUFFIX = ".marked.onnx"
@@ -34,6 +37,8 @@ def parse_args(argv):
                         "detector_forward:input")
     parser.add_argument("--end", help="end markers, comma-separated, e.g. yolo_head:input")
     parser.add_argument("--output-names", help="rename the outputs in order, comma-separated")
+    parser.add_argument("--visualize", metavar="FILE",
+                        help="also write the partition map of the cut to FILE (SVG)")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser.parse_args(argv)
@@ -78,6 +83,9 @@ def _run(args) -> int:
         return _error(f"cutting a partition needs output_model, --start and --end; missing: "
                       f"{', '.join(missing)} (give only the model to list its markers)",
                       EXIT_USAGE)
+    if args.visualize and not wants_cut:
+        return _error("--visualize draws a cut: give output_model, --start and --end too",
+                      EXIT_USAGE)
     if not Path(args.input_model).is_file():
         return _error(f"model '{args.input_model}' does not exist", EXIT_INPUT)
     try:
@@ -106,6 +114,21 @@ def _run(args) -> int:
     log.info("wrote %s: inputs %s, outputs %s, %d nodes", args.output_model,
              [i.name for i in model.graph.input], [o.name for o in model.graph.output],
              len(model.graph.node))
+    if args.visualize:
+        return _write_map(args.input_model, args.output_model, args.visualize, log)
+    return 0
+
+
+def _write_map(marked: str, partition: str, svg: str, log) -> int:
+    from ..map_svg import write_svg
+    from ..partition_map import load_map
+
+    try:
+        write_svg(load_map(marked, [partition]), svg)
+    except OSError as e:
+        return _error(f"cannot write the map to '{svg}': {e.strerror or e} (the partition "
+                      f"{partition} was written)", EXIT_WRITE)
+    log.info("wrote %s: the partition map", svg)
     return 0
 
 

@@ -13,9 +13,12 @@ Mark nodes), the marked model (<save_file stem>.marked.onnx, for
 re-partitioning later), every partition of partition_config.partition_cfg
 (when the deploy config has a partition_config with apply_marks=True, as in
 mmdeploy), summary.json (every file of the run, the verification table, the
-command), and with --visualize partitions.svg. All of them are published
-together at the end: a failed or interrupted run leaves the work dir as it
-was.
+command), report.html (the same for a person: the partition map, marks,
+every partition's inputs and outputs, the verification table, the files; one
+self-contained page), and with --visualize partitions.svg (the partition
+map; --visualize full draws every node instead, with Graphviz). All of them
+are published together at the end: a failed or interrupted run leaves the
+work dir as it was.
 
 With --calib-file calib.h5 and --calib-images DIR or --calib-samples N, the
 PyTorch model also runs once per calibration sample with marks on, and the
@@ -67,9 +70,13 @@ def parse_args(argv):
                         help="run the full model and every partition in onnxruntime and "
                         "compare with PyTorch at every boundary (table of max abs errors; "
                         "fails when an error exceeds atol + rtol * max|PyTorch tensor|)")
-    parser.add_argument("--visualize", action="store_true",
-                        help="draw the marked model with partitions coloured and marks "
-                        "labelled to <work-dir>/partitions.svg (needs Graphviz)")
+    parser.add_argument("--visualize", nargs="?", const="map", default=None,
+                        choices=["map", "full"],
+                        help="write <work-dir>/partitions.svg: 'map' (the default) the "
+                        "partition map (one block per partition, the tensors between "
+                        "them with dtypes, shapes and marks; readable at any model size), "
+                        "'full' every node with partitions coloured (needs Graphviz); "
+                        "put it after the positional arguments, or write --visualize=map")
     parser.add_argument("--exporter", choices=["torchscript", "dynamo"], default=None,
                         help="torch's ONNX exporter: torchscript (torch.onnx.export("
                         "dynamo=False)) or dynamo (the torch.export-based one, torch >= 2.8); "
@@ -151,6 +158,8 @@ def _run(args, command: str) -> int:
                  summary["calibration"]["source"])
     if "verification_table" in summary:
         print(summary["verification_table"])
+    if "report" in summary:
+        LOG.info("report:       %s", work / summary["report"])
     LOG.info("summary:      %s", work / "summary.json")
     return 0
 
