@@ -1,5 +1,6 @@
 #include "shape_info.h"
 
+#include <mmdeploy/mark_schema.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
@@ -91,6 +92,8 @@ void ImportCustomDomains(onnx::ModelProto* model) {
 }
 
 void RunShapeInference(onnx::ModelProto* partition) {
+  // Inference needs the schemas (built on first use); Mark's among them.
+  RegisterMarkSchema();
   // Data propagation lets Shape -> Gather -> Reshape chains keep symbolic
   // dims. It evaluates more than plain inference does, so if it throws,
   // inference runs again without it: a partition plain inference accepts is

@@ -33,6 +33,9 @@ namespace {
 namespace fs = std::filesystem;
 
 void CheckModel(const onnx::ModelProto& model, const std::string& what) {
+  // Registered only when checking: it makes ONNX build every op schema,
+  // which costs more than reading a small model.
+  mmdeploy::RegisterMarkSchema();
   try {
     onnx::ModelProto copy = model;
     // torch 2.x writes IR versions newer than the ONNX library this build
@@ -110,7 +113,6 @@ void Run(const Args& args) {
   std::vector<PartitionSpec> specs;
   if (!args.config.empty()) specs = ReadConfig(args.config);
 
-  mmdeploy::RegisterMarkSchema();
   onnx::ModelProto model = Load(args.model);
 
   if (args.list) {

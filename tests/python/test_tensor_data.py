@@ -42,8 +42,10 @@ def model():
         nodes, "weights", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, SIZE])],
         [helper.make_tensor_value_info("y_m", TensorProto.FLOAT, [1, SIZE])],
         [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
-                                                   helper.make_opsetid("mmdeploy", 1)])
+    # IR 8: what every platform's onnxruntime reads (onnx 1.23 would write 14).
+    return helper.make_model(graph, ir_version=8,
+                             opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("mmdeploy", 1)])
 
 
 def save(model_proto, path, external=None):

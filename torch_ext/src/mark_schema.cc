@@ -42,9 +42,7 @@ onnx::OpSchema BuildMarkSchema() {
   return schema;
 }
 
-}  // namespace
-
-void RegisterMarkSchema() {
+void RegisterNow() {
   // In onnx 1.12 a second AddDomainToVersion is caught only by a debug
   // assert, and registering a duplicate schema prints to stderr instead of
   // throwing; so both are checked first.
@@ -66,6 +64,15 @@ void RegisterMarkSchema() {
         " (see the messages above from ONNX); check that only one libonnx "
         "is loaded in this process");
   }
+}
+
+}  // namespace
+
+void RegisterMarkSchema() {
+  // Once per process, also when threads race here (a failed attempt throws
+  // and leaves the next call to try again).
+  static const bool registered = (RegisterNow(), true);
+  (void)registered;
 }
 
 }  // namespace mmdeploy
