@@ -25,12 +25,20 @@ from .deploy_config import DeployConfig
 from ._partition import canonical_marker
 from .partition import extract_partitions, list_marks, strip_marks
 from .rewriter import RewriterContext
-from .scope import recording_marks
+from .scope import observing_marks
 from .staging import StagedOutputs, earlier_outputs
 from .export import export
 
 LOG = logging.getLogger("mmdeploy_mark")
 MARKED_SUFFIX = ".marked.onnx"
+
+
+class EnvironmentError_(RuntimeError):
+    """Something the run needs is missing from this machine (a device)."""
+
+
+class UnreadableInputError(ValueError):
+    """An input file exists but cannot be read as what it should be."""
 
 
 class VerificationError(RuntimeError):
@@ -54,12 +62,12 @@ def make_input(img: str, shape_hw: Tuple[int, int], device: str) -> torch.Tensor
     try:
         from PIL import Image
     except ImportError as e:
-        raise ValueError("reading images needs Pillow (apt-get install python3-pil); "
-                         "or pass 'random'") from e
+        raise EnvironmentError_("reading images needs Pillow (pip install pillow, or "
+                                "apt-get install python3-pil); or pass 'random'") from e
     try:
         image = Image.open(path).convert("RGB").resize((width, height))
     except OSError as e:
-        raise ValueError(f"cannot read image '{img}': {e}") from e
+        raise UnreadableInputError(f"cannot read image '{img}': {e}") from e
     array = np.asarray(image, dtype=np.float32).transpose(2, 0, 1)[None] / 255.0
     return torch.from_numpy(array).to(device)
 
@@ -100,9 +108,15 @@ def capture_marked_tensors(model: torch.nn.Module, deploy: DeployConfig,
                            ) -> Tuple[Dict[Tuple[str, int, str, str], np.ndarray], List[np.ndarray]]:
     """Runs PyTorch once with the rewriters and records the tensor at every
     mark, keyed by (func, func_id, type, name); also returns the outputs."""
-    with recording_marks() as recorded, _rewriter_context(deploy, True), torch.no_grad():
+    captured: Dict[Tuple[str, int, str, str], np.ndarray] = {}
+
+    def keep(key, x):
+        # Copied when marked: an in-place op later in the model must not
+        # change what the partitions are compared with.
+        captured[key] = x.detach().cpu().numpy().copy()
+
+    with observing_marks(keep), _rewriter_context(deploy, True), torch.no_grad():
         outputs = model(inputs)
-    captured = {key: x.detach().cpu().numpy() for key, x in recorded.items()}
     flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return captured, [o.detach().cpu().numpy() for o in flat]
 
@@ -209,10 +223,6 @@ def verify(marked_path: str, full_path: str, partition_files: List[str],
 
 def _as_list(value: Any) -> List[str]:
     return [value] if isinstance(value, str) else list(value)
-
-
-class EnvironmentError_(RuntimeError):
-    """Something the run needs is missing from this machine (a device)."""
 
 
 @contextlib.contextmanager

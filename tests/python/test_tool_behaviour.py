@@ -177,3 +177,12 @@ def test_the_readme_shows_the_exit_code_table_as_the_tools_print_it():
     readme = (ROOT / "README.md").read_text()
     for code, _, meaning in exit_codes.EXIT_CODES:
         assert f"| {code} | {meaning} |" in readme, code
+
+
+def test_an_unreadable_image_is_an_input_error(tmp_path, capsys):
+    image = tmp_path / "broken.jpg"
+    image.write_bytes(b"not an image")
+    code = torch2onnx.main([str(small_cfg(tmp_path)), str(MODEL_CFG), "none", str(image),
+                            "--work-dir", str(tmp_path / "w")])
+    assert code == exit_codes.EXIT_INPUT
+    assert "cannot read image" in capsys.readouterr().err

@@ -109,7 +109,8 @@ def _error(message: str, code: int) -> int:
 def _run(args, command: str) -> int:
     import mmdeploy_mark
     from mmdeploy_mark.calibration import CalibrationError, CalibrationInputError
-    from mmdeploy_mark.pipeline import EnvironmentError_, VerificationError, torch2onnx
+    from mmdeploy_mark.pipeline import (EnvironmentError_, UnreadableInputError,
+                                        VerificationError, torch2onnx)
 
     for path in (args.deploy_cfg, args.model_cfg):
         if not Path(path).is_file():
@@ -131,7 +132,7 @@ def _run(args, command: str) -> int:
         return _error(str(e), EXIT_INPUT)
     except CalibrationError as e:
         return _error(str(e), EXIT_PARTITION)
-    except (FileNotFoundError, IsADirectoryError) as e:
+    except (FileNotFoundError, IsADirectoryError, UnreadableInputError) as e:
         return _error(str(e), EXIT_INPUT)
     except NotADirectoryError as e:
         return _error(str(e), EXIT_USAGE)
