@@ -39,6 +39,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = Path(__file__).resolve().parents[1]
+GNU_TIME = "/usr/bin/time"  # Debian's package `time` (scripts/benchmark.sh installs it)
 
 
 @dataclass
@@ -117,8 +118,8 @@ def external_data_model(directory: Path, tensors: int = 9, side: int = 8192) -> 
                 offset = data.tell()
                 for _ in range(8):
                     data.write(chunk)
-                tensor = helper.make_tensor(f"w{i}", TensorProto.FLOAT, [side, side], vals=[])
-                tensor.ClearField("float_data")
+                tensor = TensorProto(name=f"w{i}", data_type=TensorProto.FLOAT,
+                                     dims=[side, side])
                 tensor.data_location = TensorProto.EXTERNAL
                 for key, value in (("location", data_path.name), ("offset", str(offset)),
                                    ("length", str(side * side * 4))):
@@ -175,18 +176,25 @@ def torchvision_model(name: str, directory: Path) -> Optional[Model]:
 
 
 def measure(command: List[str], timeout: float, env: Dict[str, str]) -> tuple:
-    """(wall seconds, peak RSS KiB, exit code) of one process."""
+    """(wall seconds, peak RSS KiB, exit code, stderr) of one process.
+
+    The peak RSS comes from GNU time, a small process that execs the tool:
+    a child forked from this interpreter would be charged the pages it
+    shares with it before exec."""
+    rss_file = Path(env["BENCHMARK_RSS_FILE"])
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=env)
+    process = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", str(rss_file), *command],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = started + timeout
     while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(process.pid, os.WNOHANG)
         if pid:
             wall = time.perf_counter() - started
             process.returncode = os.waitstatus_to_exitcode(status)
             stderr = process.stderr.read().decode(errors="replace")
-            return wall, usage.ru_maxrss, process.returncode, stderr
+            lines = rss_file.read_text().split() if rss_file.exists() else []
+            rss = int(lines[-1]) if lines and lines[-1].isdigit() else None
+            return wall, rss, process.returncode, stderr
         if time.perf_counter() > deadline:
             process.kill()
             os.wait4(process.pid, 0)
@@ -252,7 +260,10 @@ def main(argv=None) -> int:
               "resnet50": lambda: torchvision_model("resnet50", models_dir),
               "vit_b_16": lambda: torchvision_model("vit_b_16", models_dir),
               "large": lambda: external_data_model(models_dir)}
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    if not Path(GNU_TIME).exists():
+        sys.exit(f"benchmark: {GNU_TIME} is missing (apt-get install time)")
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               BENCHMARK_RSS_FILE=str(args.work_dir / "rss.txt"))
     rows = []
     for key in args.models.split(","):
         if key not in makers:

@@ -10,6 +10,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh" --platform torch2
+if [[ ! -x /usr/bin/time ]]; then
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q time
+fi
 "$ROOT/.venv-torch2/bin/pip" install -q --disable-pip-version-check \
   -r "$ROOT/scripts/requirements/benchmark.txt"
 exec "$ROOT/.venv-torch2/bin/python" "$ROOT/scripts/benchmark.py" \
