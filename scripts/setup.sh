@@ -43,6 +43,7 @@ APT_PACKAGES=(
   python3-dev python3-venv python3-pytest python3-numpy python3-pil
   python3-h5py  # torch2onnx --calib-file writes HDF5
   graphviz
+  time  # GNU time: peak RSS of each measurement in scripts/benchmark.py
   # headless browser and SVG rasterizer: the HTML report's test looks at the page
   chromium librsvg2-bin
 )
