@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -27,6 +28,8 @@ EXPORTERS = ("torchscript", "dynamo")
 # The torch.export-based exporter writes opset 18 at least; asking for less
 # makes it run ONNX's version converter, which fails on many models.
 DYNAMO_MIN_OPSET = 18
+# Models above this size are saved with their weights in a data file.
+EXTERNAL_DATA_THRESHOLD = (1 << 31) - (256 << 20)
 
 
 def _torch_version() -> tuple:
@@ -157,9 +160,16 @@ def _save_program(program: Any, f: Union[str, io.BytesIO]) -> None:
     if not any(o.domain == MARK_DOMAIN for o in model.opset_import):
         opset = model.opset_import.add()
         opset.domain, opset.version = MARK_DOMAIN, MARK_DOMAIN_VERSION
-    data = model.SerializeToString()
     if isinstance(f, (str, bytes)) or hasattr(f, "__fspath__"):
-        with open(f, "wb") as out:
-            out.write(data)
+        # Past protobuf's 2 GiB limit the weights go to a data file beside
+        # the model, as the TorchScript exporter does; the partition pass
+        # reads and writes such models without loading their weights.
+        import onnx
+
+        path = os.fspath(f)
+        large = model.ByteSize() > EXTERNAL_DATA_THRESHOLD
+        onnx.save_model(model, path, save_as_external_data=large,
+                        all_tensors_to_one_file=True,
+                        location=os.path.basename(path) + ".data")
     else:
-        f.write(data)
+        f.write(model.SerializeToString())
