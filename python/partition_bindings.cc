@@ -299,23 +299,15 @@ std::string Serialize(const onnx::ModelProto& model) {
   return mp::SerializeModel(model);
 }
 
-// out_dir / save_file, as os.path.join does (an absolute save_file wins).
+// out_dir / save_file; save_file must stay inside out_dir (no absolute
+// path, no '..', no symlinked directory leading out).
+// An empty dir (extract_partition's save_file) leaves the path as given.
 std::string JoinPath(const std::string& dir, const std::string& file) {
-  return (std::filesystem::path(dir) / file).string();
+  return dir.empty() ? file : mp::PathInside(dir, file);
 }
 
-void CreateParentDirectories(const std::string& path) {
-  auto parent = std::filesystem::path(path).parent_path();
-  if (parent.empty()) return;
-  std::error_code error;
-  std::filesystem::create_directories(parent, error);
-  if (error) {
-    throw mp::PartitionError("cannot create directory '" + parent.string() +
-                             "': " + error.message());
-  }
-}
-
-void WriteAll(std::vector<std::pair<std::string, onnx::ModelProto>> outputs) {
+void WriteAll(std::vector<std::pair<std::string, onnx::ModelProto>> outputs,
+              const std::string& source = "") {
   std::set<std::string> seen;
   for (const auto& output : outputs) {
     auto normal = std::filesystem::path(output.first).lexically_normal();
@@ -325,8 +317,11 @@ void WriteAll(std::vector<std::pair<std::string, onnx::ModelProto>> outputs) {
                                "'; give each partition its own save_file");
     }
   }
-  for (const auto& output : outputs) CreateParentDirectories(output.first);
-  mp::WriteModelsAtomically(outputs);
+  // Never write over the input; directories only for a write that succeeds.
+  mp::WriteOptions options;
+  if (!source.empty()) options.inputs.push_back(source);
+  options.create_directories = true;
+  mp::WriteModelsAtomically(outputs, options);
 }
 
 }  // namespace
@@ -417,7 +412,7 @@ PYBIND11_MODULE(_partition, m) {
         py::gil_scoped_release release;
         std::vector<std::pair<std::string, onnx::ModelProto>> outputs;
         outputs.emplace_back(out_path, mp::StripMarks(Load(arg)));
-        WriteAll(std::move(outputs));
+        WriteAll(std::move(outputs), SourceOf(arg));
       },
       py::arg("model"), py::arg("out_path"),
       "Writes the model (a path or serialized bytes) without its Mark nodes "
@@ -473,7 +468,7 @@ PYBIND11_MODULE(_partition, m) {
             paths.push_back(JoinPath(out_dir, cpp_specs[i].save_file));
             outputs.emplace_back(paths.back(), std::move(parts[i]));
           }
-          WriteAll(std::move(outputs));
+          WriteAll(std::move(outputs), SourceOf(arg));
         }
         return paths;
       },

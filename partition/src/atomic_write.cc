@@ -1,7 +1,12 @@
 // Writing partitions: all files appear together or none does.
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <iterator>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +16,7 @@
 #include <mmdeploy/partition/partition.h>
 
 #include "model_writer.h"
+#include "tensor_data.h"
 
 namespace mmdeploy::partition {
 namespace {
@@ -38,9 +44,204 @@ struct Staged {
   fs::path target;
 };
 
+using FileId = std::pair<dev_t, ino_t>;
+
+// Writes the checked outputs (defined below).
+void WriteChecked(
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs);
+
+// The files the run reads: the given inputs and every file the models'
+// tensor data comes from.
+std::set<FileId> ReadFiles(
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
+    const std::vector<std::string>& inputs) {
+  std::set<FileId> ids;
+  auto add = [&](const std::string& path) {
+    struct stat info {};
+    if (!path.empty() && ::stat(path.c_str(), &info) == 0) {
+      ids.emplace(info.st_dev, info.st_ino);
+    }
+  };
+  for (const auto& input : inputs) add(input);
+  std::set<std::string> seen;
+  for (const auto& output : outputs) {
+    for (const auto& init : output.second.graph().initializer()) {
+      const auto ref = DataRefOf(init);
+      if (ref && seen.insert(ref->path).second) add(ref->path);
+    }
+  }
+  return ids;
+}
+
+// An existing target must be a regular file the run does not read.
+void CheckTarget(const fs::path& target, const std::string& requested,
+                 const std::set<FileId>& read) {
+  struct stat info {};
+  if (::stat(target.c_str(), &info) != 0) return;  // absent (or dangling)
+  if (S_ISDIR(info.st_mode)) return;  // reported by WriteChecked
+  if (!S_ISREG(info.st_mode)) {
+    const char* kind = S_ISFIFO(info.st_mode)  ? "a FIFO"
+                       : S_ISCHR(info.st_mode) ? "a character device"
+                       : S_ISBLK(info.st_mode) ? "a block device"
+                       : S_ISSOCK(info.st_mode) ? "a socket"
+                                                : "not a regular file";
+    throw PartitionError("cannot write '" + requested + "': '" +
+                         target.string() + "' is " + kind +
+                         ", which is never replaced; choose another path");
+  }
+  if (read.count({info.st_dev, info.st_ino}) != 0) {
+    throw PartitionError(
+        "cannot write '" + requested + "': '" + target.string() +
+        "' is a file this run reads (the input model, its external data or "
+        "the config, possibly through a symlink or hard link); writing it "
+        "would destroy the input: choose another output path");
+  }
+}
+
+bool ProcessExists(long pid) {
+  if (pid <= 0) return true;  // not ours to judge
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+// Removes ".<name>.tmp-<pid>-<n>" and ".<name>.bak-<pid>-<n>" files beside
+// `target` whose process is gone (a run killed while writing).
+void RemoveStaleTemporaries(const fs::path& target) {
+  const fs::path dir =
+      target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string name = target.filename().string();
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    for (const char* tag : {".tmp-", ".bak-"}) {
+      const std::string prefix = "." + name + tag;
+      if (entry.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string rest = entry.substr(prefix.size());
+      const size_t dash = rest.find('-');
+      if (dash == 0 || dash == std::string::npos ||
+          rest.find_first_not_of("0123456789-") != std::string::npos) {
+        continue;
+      }
+      const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
+      if (pid == ::getpid() || ProcessExists(pid)) continue;
+      if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  }
+}
+
+}  // namespace
+
+std::string PathInside(const std::string& dir, const std::string& save_file) {
+  const fs::path file(save_file);
+  auto fail = [&](const std::string& why) {
+    throw PartitionError("save_file '" + save_file + "' " + why +
+                         "; give a relative path that stays inside the "
+                         "work dir '" + dir + "'");
+  };
+  if (save_file.empty() || file.filename().empty()) fail("names no file");
+  if (file.is_absolute() || file.has_root_name() || file.has_root_directory()) {
+    fail("is an absolute path");
+  }
+  for (const auto& part : file) {
+    if (part == "..") fail("has a '..' component");
+  }
+  const fs::path joined = fs::path(dir) / file;
+  // Existing directories on the way must not lead out of dir.
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  fs::path at = dir;
+  for (auto part = file.begin(); part != file.end(); ++part) {
+    if (std::next(part) == file.end()) break;  // the file itself
+    at /= *part;
+    std::error_code link_ec;
+    if (!fs::is_symlink(at, link_ec)) continue;
+    std::error_code canon_ec;
+    const fs::path resolved = fs::canonical(at, canon_ec);
+    const auto mismatch =
+        std::mismatch(root.begin(), root.end(), resolved.begin(),
+                      resolved.end());
+    if (canon_ec || mismatch.first != root.end()) {
+      fail("passes through '" + at.string() +
+           "', a symlink leading out of the work dir");
+    }
+  }
+  return joined.string();
+}
+
+void WriteModelsAtomically(
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs) {
+  WriteModelsAtomically(outputs, WriteOptions{});
+}
+
+namespace {
+
+// Creates the missing parents of `dir`, recording each one created.
+void CreateDirectories(const fs::path& dir, std::vector<fs::path>* created) {
+  std::vector<fs::path> missing;
+  std::error_code ec;
+  for (fs::path at = dir; !at.empty() && !fs::exists(at, ec);
+       at = at.parent_path()) {
+    missing.push_back(at);
+    if (at == at.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (!fs::create_directory(*it, ec) && ec) {
+      throw PartitionError("cannot create directory '" + it->string() +
+                           "': " + ec.message());
+    }
+    created->push_back(*it);
+  }
+}
+
+void RemoveCreated(const std::vector<fs::path>& created) {
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    std::error_code ignored;
+    fs::remove(*it, ignored);  // only succeeds while empty
+  }
+}
+
 }  // namespace
 
 void WriteModelsAtomically(
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
+    const WriteOptions& options) {
+  std::vector<fs::path> created;
+  try {
+    const std::set<FileId> read = ReadFiles(outputs, options.inputs);
+    for (const auto& [path, model] : outputs) {
+      const fs::path target(path);
+      if (target.filename().empty()) continue;  // reported below
+      CheckTarget(target, path, read);
+      fs::path data_target = target;
+      data_target.replace_filename(target.filename().string() + ".data");
+      if (NeedsDataFile(model)) CheckTarget(data_target, path, read);
+    }
+    if (options.create_directories) {
+      for (const auto& output : outputs) {
+        const fs::path parent = fs::path(output.first).parent_path();
+        if (!parent.empty()) CreateDirectories(parent, &created);
+      }
+    }
+    for (const auto& output : outputs) {
+      const fs::path target(output.first);
+      if (target.filename().empty()) continue;
+      RemoveStaleTemporaries(target);
+      fs::path data_target = target;
+      data_target.replace_filename(target.filename().string() + ".data");
+      RemoveStaleTemporaries(data_target);
+    }
+    WriteChecked(outputs);
+  } catch (...) {
+    RemoveCreated(created);
+    throw;
+  }
+}
+
+namespace {
+
+void WriteChecked(
     const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs) {
   // Check every target before writing anything.
   std::set<fs::path> targets;
@@ -145,4 +346,5 @@ void WriteModelsAtomically(
   RemoveAll(backups);
 }
 
+}  // namespace
 }  // namespace mmdeploy::partition

@@ -45,7 +45,8 @@ MarkRecord ReadMarkRecord(const onnx::NodeProto& node) {
       mark.shape.assign(attr.ints().begin(), attr.ints().end());
     }
   }
-  if (!has_name) {
+  // An empty name is no name: the mark takes mmdeploy's default.
+  if (!has_name || mark.name.empty()) {
     mark.name = mark.func + "_" + mark.type + "_" + std::to_string(mark.id);
   }
   mark.node_name = node.name();

@@ -10,6 +10,7 @@
 #include "graph_index.h"
 #include "mark_list.h"
 #include "shape_info.h"
+#include "validate_graph.h"
 
 namespace mmdeploy::partition {
 namespace {
@@ -46,7 +47,7 @@ std::string DescribeUncovered(const GraphIndex& index,
 class MarkedModel::Impl {
  public:
   Impl(onnx::ModelProto model, std::string source)
-      : model_(std::move(model)),
+      : model_(Validated(std::move(model), source)),
         source_(std::move(source)),
         index_(CheckedGraph(model_, source_)) {}
 
@@ -55,6 +56,14 @@ class MarkedModel::Impl {
   const std::string& source() const { return source_; }
 
  private:
+  // Checks everything later steps rely on before any work (see
+  // validate_graph.h); puts out-of-order nodes in order.
+  static onnx::ModelProto Validated(onnx::ModelProto model,
+                                    const std::string& source) {
+    ValidateModel(&model, source);
+    return model;
+  }
+
   static const onnx::GraphProto& CheckedGraph(const onnx::ModelProto& model,
                                               const std::string& source) {
     if (!model.has_graph()) {

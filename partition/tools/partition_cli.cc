@@ -57,7 +57,7 @@ void CheckModel(const onnx::ModelProto& model, const std::string& what) {
 }
 
 void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
-           bool quiet) {
+           bool quiet, const Args& args) {
   try {
     std::set<std::string> seen;
     for (const auto& output : outputs) {
@@ -67,11 +67,13 @@ void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
               "'; give each its own save_file");
       }
     }
-    for (const auto& output : outputs) {
-      auto parent = fs::path(output.first).parent_path();
-      if (!parent.empty()) fs::create_directories(parent);
-    }
-    WriteModelsAtomically(outputs);
+    // Never write over what this run reads; directories are created only
+    // for a write that succeeds.
+    WriteOptions options;
+    options.inputs = {args.model};
+    if (!args.config.empty()) options.inputs.push_back(args.config);
+    options.create_directories = true;
+    WriteModelsAtomically(outputs, options);
   } catch (const CliError&) {
     throw;
   } catch (const std::exception& e) {
@@ -126,7 +128,7 @@ void Run(const Args& args) {
       std::cout << "stripped " << args.model << "\n";
       PrintIo(stripped);
     }
-    Write({{args.output, std::move(stripped)}}, args.quiet);
+    Write({{args.output, std::move(stripped)}}, args.quiet, args);
     return;
   }
 
@@ -142,7 +144,11 @@ void Run(const Args& args) {
     paths.push_back(args.output);
   } else {
     for (const auto& spec : specs) {
-      paths.push_back((fs::path(args.work_dir) / spec.save_file).string());
+      try {
+        paths.push_back(PathInside(args.work_dir, spec.save_file));
+      } catch (const PartitionError& e) {
+        Usage(args.config + ": " + e.what());
+      }
     }
   }
   MarkedModel marked(std::move(model), args.model);
@@ -159,7 +165,7 @@ void Run(const Args& args) {
     }
     outputs.emplace_back(paths[i], std::move(parts[i]));
   }
-  Write(outputs, args.quiet);
+  Write(outputs, args.quiet, args);
 }
 
 }  // namespace

@@ -101,4 +101,29 @@ class MarkedModel {
 void WriteModelsAtomically(
     const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs);
 
+// What WriteModelsAtomically may do besides writing its targets.
+struct WriteOptions {
+  // Files the run read (the input model, a config): no target, nor a
+  // target's data file, may be one of them, compared by device and inode
+  // (so also through symlinks and hard links). The files the models' tensor
+  // data is read from are always protected.
+  std::vector<std::string> inputs;
+  // Create missing parent directories of the targets; the ones created are
+  // removed again when the write fails.
+  bool create_directories = false;
+};
+
+// As above, and: an existing target must be a regular file (a FIFO, device
+// or socket is never replaced) and no file the run reads; stale temporaries
+// of the targets left by killed runs (".<name>.tmp-<pid>-<n>" of a process
+// that no longer exists) are removed first.
+void WriteModelsAtomically(
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
+    const WriteOptions& options);
+
+// dir/save_file for a save_file that must stay inside dir: throws
+// PartitionError when save_file is empty, absolute, has a '..' component, or
+// an existing directory on the way is a symlink leading out of dir.
+std::string PathInside(const std::string& dir, const std::string& save_file);
+
 }  // namespace mmdeploy::partition

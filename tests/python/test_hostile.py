@@ -1,0 +1,464 @@
+"""Hostile input (issue 10): hand-made invalid models end in a clear error
+(or, where a correct answer exists, in a correct model), never in a crash,
+and nothing is written."""
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from mmdeploy_mark import partition as P
+from mmdeploy_mark.exit_codes import EXIT_INPUT
+
+EXE = pathlib.Path(sys.executable).parent / "mmdeploy-partition"
+SIZE = 4
+
+
+def mark(tensor, output, func, io_type, name=None, **overrides):
+    attrs = dict(func=func, func_id=0, type=io_type, id=0, dtype=TensorProto.FLOAT,
+                 shape=[1, SIZE])
+    attrs.update(overrides)
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    node = helper.make_node("Mark", [tensor], [output], domain="mmdeploy", **attrs)
+    if name is not False:
+        node.attribute.append(helper.make_attribute("name", tensor if name is None else name))
+    return node
+
+
+def base_nodes(**mark_overrides):
+    """x -> Mark(net:input) -> MatMul -> Mark(body:output) -> MatMul -> Relu
+    -> Mark(net:output) -> y_m"""
+    return [mark("x", "x_m", "net", "input"),
+            helper.make_node("MatMul", ["x_m", "w1"], ["h"], name="mm1"),
+            mark("h", "h_m", "body", "output", **mark_overrides),
+            helper.make_node("MatMul", ["h_m", "w2"], ["y_pre"], name="mm2"),
+            helper.make_node("Relu", ["y_pre"], ["y"], name="relu"),
+            mark("y", "y_m", "net", "output")]
+
+
+def base_model(nodes=None, initializers=None, outputs=("y_m",), functions=(),
+               extra_opsets=()):
+    rng = np.random.default_rng(0)
+    if initializers is None:
+        initializers = [numpy_helper.from_array(
+            rng.standard_normal((SIZE, SIZE)).astype(np.float32), n) for n in ("w1", "w2")]
+    graph = helper.make_graph(
+        base_nodes() if nodes is None else nodes, "hostile",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, SIZE])],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, [1, SIZE]) for o in outputs],
+        initializers)
+    model = helper.make_model(
+        graph, ir_version=8, functions=list(functions),
+        opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("mmdeploy", 1),
+                       *extra_opsets])
+    return model
+
+
+def save(model, path):
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def cli(*args, cwd=None, timeout=120):
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def assert_rejected(tmp_path, model, *fragments, strip=False):
+    """The API raises MalformedModelError naming the fragments, the CLI exits
+    3 with them, and neither writes anything."""
+    src = save(model, tmp_path / "hostile.onnx")
+    before = src.read_bytes()
+    out = tmp_path / "out.onnx"
+    with pytest.raises(P.MalformedModelError) as error:
+        if strip:
+            P.strip_marks(str(src), save_file=out)
+        else:
+            P.extract_partition(str(src), "net:input", "net:output", save_file=out)
+    for fragment in fragments:
+        assert fragment in str(error.value), str(error.value)
+    args = ["--strip"] if strip else ["--start", "net:input", "--end", "net:output"]
+    result = cli(src, *args, "-o", out)
+    assert result.returncode == EXIT_INPUT, (result.returncode, result.stderr)
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["hostile.onnx"]
+    assert src.read_bytes() == before
+    return str(error.value)
+
+
+def assert_checked_partition(tmp_path, model):
+    src = save(model, tmp_path / "in.onnx")
+    out = tmp_path / "part.onnx"
+    result = cli(src, "--start", "net:input", "--end", "net:output", "-o", out)
+    assert result.returncode == 0, result.stderr
+    onnx.checker.check_model(str(out), full_check=True)
+    part = P.extract_partition(str(src), "net:input", "net:output")
+    onnx.checker.check_model(part, full_check=True)
+    return part
+
+
+def recursive_functions():
+    f1 = helper.make_function("local", "F1", ["a"], ["b"],
+                              [helper.make_node("F2", ["a"], ["b"], domain="local")],
+                              [helper.make_opsetid("local", 1)])
+    f2 = helper.make_function("local", "F2", ["a"], ["b"],
+                              [helper.make_node("F1", ["a"], ["b"], domain="local")],
+                              [helper.make_opsetid("local", 1)])
+    return [f1, f2]
+
+
+def test_mutually_recursive_functions_are_an_error_not_a_crash(tmp_path):
+    nodes = base_nodes()
+    nodes[4] = helper.make_node("F1", ["y_pre"], ["y"], name="call", domain="local")
+    model = base_model(nodes, functions=recursive_functions(),
+                       extra_opsets=[helper.make_opsetid("local", 1)])
+    message = assert_rejected(tmp_path, model, "cycle", "'local::F1'", "'local::F2'")
+    assert "recursive" in message
+
+
+def test_self_recursive_function_is_an_error(tmp_path):
+    f = helper.make_function("local", "F", ["a"], ["b"],
+                             [helper.make_node("F", ["a"], ["b"], domain="local")],
+                             [helper.make_opsetid("local", 1)])
+    nodes = base_nodes()
+    nodes[4] = helper.make_node("F", ["y_pre"], ["y"], name="call", domain="local")
+    model = base_model(nodes, functions=[f], extra_opsets=[helper.make_opsetid("local", 1)])
+    assert_rejected(tmp_path, model, "cycle", "'local::F'")
+
+
+def test_graph_cycle_names_a_node_on_it(tmp_path):
+    nodes = base_nodes()
+    # relu reads the output of a later node, which reads relu's output.
+    nodes[4] = helper.make_node("Relu", ["z"], ["y"], name="relu")
+    nodes.append(helper.make_node("Neg", ["y"], ["z"], name="neg"))
+    message = assert_rejected(tmp_path, base_model(nodes), "cycle", "'relu'")
+    assert "'neg'" in message
+
+
+def test_reversed_node_list_gives_a_sorted_correct_partition(tmp_path):
+    part = assert_checked_partition(tmp_path, base_model(list(reversed(base_nodes()))))
+    assert [n.op_type for n in part.graph.node] == ["MatMul", "MatMul", "Relu"]
+
+
+def test_strip_of_reversed_node_list_is_sorted(tmp_path):
+    src = save(base_model(list(reversed(base_nodes()))), tmp_path / "in.onnx")
+    out = tmp_path / "full.onnx"
+    assert cli(src, "--strip", "-o", out).returncode == 0
+    onnx.checker.check_model(str(out), full_check=True)
+
+
+@pytest.mark.parametrize("strip", [False, True])
+def test_two_producers_of_one_tensor(tmp_path, strip):
+    nodes = base_nodes()
+    nodes.insert(5, helper.make_node("Neg", ["y_pre"], ["y"], name="neg"))
+    assert_rejected(tmp_path, base_model(nodes), "'y'", "produced by two nodes", strip=strip)
+
+
+def test_graph_output_with_no_producer(tmp_path):
+    assert_rejected(tmp_path, base_model(outputs=("y_m", "ghost")), "graph output 'ghost'",
+                    "produced by no node")
+
+
+@pytest.mark.parametrize("dims,raw,fragment", [
+    ([SIZE, SIZE], b"\0" * (SIZE * SIZE * 4 - 4), "holds 60 bytes"),
+    ([SIZE, SIZE], b"\0" * (SIZE * SIZE * 4 + 4), "holds 68 bytes"),
+    ([2 ** 62, 2 ** 62], b"\0" * 4, "overflows"),
+    ([-1, 4], b"\0" * 16, "negative dim"),
+], ids=["short", "long", "overflow", "negative"])
+def test_initializer_size_against_dims(tmp_path, dims, raw, fragment):
+    rng = np.random.default_rng(0)
+    bad = TensorProto(name="w1", data_type=TensorProto.FLOAT, dims=dims, raw_data=raw)
+    w2 = numpy_helper.from_array(rng.standard_normal((SIZE, SIZE)).astype(np.float32), "w2")
+    assert_rejected(tmp_path, base_model(initializers=[bad, w2]), "initializer 'w1'", fragment)
+
+
+def test_external_data_length_against_dims(tmp_path):
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(rng.standard_normal((SIZE, SIZE)).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(rng.standard_normal((SIZE, SIZE)).astype(np.float32), "w2")
+    (tmp_path / "w.bin").write_bytes(w1.raw_data + w2.raw_data)
+    for tensor, offset in ((w1, 0), (w2, 64)):
+        tensor.ClearField("raw_data")
+        tensor.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", "w.bin"), ("offset", str(offset)),
+                           ("length", "32")):
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, value
+    src = save(base_model(initializers=[w1, w2]), tmp_path / "hostile.onnx")
+    with pytest.raises(P.MalformedModelError, match="holds 32 bytes"):
+        P.extract_partition(str(src), "net:input", "net:output")
+    result = cli(src, "--start", "net:input", "--end", "net:output", "-o", tmp_path / "o.onnx")
+    assert result.returncode == EXIT_INPUT and "holds 32 bytes" in result.stderr
+    assert not (tmp_path / "o.onnx").exists()
+
+
+@pytest.mark.parametrize("overrides,fragment", [
+    (dict(dtype=None), "no dtype"),
+    (dict(dtype=-3), "dtype -3"),
+    (dict(dtype=0), "dtype 0"),
+    (dict(dtype=999), "dtype 999"),
+    (dict(shape="1x4"), "'shape' of the wrong kind"),
+    (dict(shape=[1, 2 ** 62]), "shape dim of 4611686018427387904"),
+    (dict(id="one"), "'id' of the wrong kind"),
+])
+def test_bad_mark_attributes(tmp_path, overrides, fragment):
+    nodes = base_nodes()
+    nodes[0] = mark("x", "x_m", "net", "input", **overrides)
+    assert_rejected(tmp_path, base_model(nodes), "Mark node", fragment)
+
+
+@pytest.mark.parametrize("name", ["", False])
+def test_mark_without_name_gives_a_correct_partition(tmp_path, name):
+    nodes = base_nodes()
+    nodes[0] = mark("x", "x_m", "net", "input", name=name)
+    part = assert_checked_partition(tmp_path, base_model(nodes))
+    assert all(i.name for i in part.graph.input)
+
+
+def test_mark_without_shape_gives_a_correct_partition(tmp_path):
+    nodes = base_nodes()
+    nodes[0] = mark("x", "x_m", "net", "input", shape=None)
+    assert_checked_partition(tmp_path, base_model(nodes))
+
+
+def chain_model(count):
+    """x -> Mark -> count x Relu -> Mark: a long chain in one graph."""
+    nodes = [mark("x", "t0", "net", "input")]
+    for i in range(count):
+        nodes.append(helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"]))
+    nodes.append(mark(f"t{count}", "y_m", "net", "output"))
+    return base_model(nodes, initializers=[])
+
+
+def fan_out_model(width):
+    """x -> Mark -> width Relus each read x -> Sum of all -> Mark."""
+    nodes = [mark("x", "x_m", "net", "input")]
+    for i in range(width):
+        nodes.append(helper.make_node("Relu", ["x_m"], [f"r{i}"]))
+    nodes.append(helper.make_node("Sum", [f"r{i}" for i in range(width)], ["y"]))
+    nodes.append(mark("y", "y_m", "net", "output"))
+    return base_model(nodes, initializers=[])
+
+
+@pytest.mark.parametrize("build,count", [(chain_model, 200_000), (fan_out_model, 100_000)])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_large_graphs_complete(tmp_path, build, count, reverse):
+    model = build(count)
+    if reverse:
+        nodes = list(model.graph.node)
+        del model.graph.node[:]
+        model.graph.node.extend(reversed(nodes))
+    src = save(model, tmp_path / "big.onnx")
+    del model
+    out = tmp_path / "part.onnx"
+    result = cli(src, "--start", "net:input", "--end", "net:output", "--no-infer-shapes",
+                 "-o", out, timeout=600)
+    assert result.returncode == 0, result.stderr
+    part = onnx.load(str(out))
+    assert len(part.graph.node) == count + (1 if build is fan_out_model else 0)
+
+
+# --- No overwrite, no escape -------------------------------------------------
+
+from mmdeploy_mark.exit_codes import EXIT_USAGE, EXIT_WRITE  # noqa: E402
+import json  # noqa: E402
+
+
+def good_model(tmp_path, name="base.onnx"):
+    return save(base_model(), tmp_path / name)
+
+
+def listing(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+@pytest.mark.parametrize("link", [None, "symlink", "hardlink"])
+def test_cli_never_overwrites_the_input(tmp_path, link):
+    src = good_model(tmp_path)
+    before = src.read_bytes()
+    target = src
+    if link == "symlink":
+        target = tmp_path / "alias.onnx"
+        target.symlink_to(src)
+    elif link == "hardlink":
+        target = tmp_path / "alias.onnx"
+        os.link(src, target)
+    names = listing(tmp_path)
+    for args in (["--start", "net:input", "--end", "net:output"], ["--strip"]):
+        result = cli(src, *args, "-o", target)
+        assert result.returncode == EXIT_WRITE, result.stderr
+        assert "a file this run reads" in result.stderr
+        assert src.read_bytes() == before
+        assert listing(tmp_path) == names
+
+
+def test_config_save_file_naming_the_input_or_the_config(tmp_path):
+    src = good_model(tmp_path)
+    before = src.read_bytes()
+    config = tmp_path / "c.json"
+    for save_file in ("base.onnx", "c.json"):
+        config.write_text(json.dumps([dict(save_file=save_file, start="net:input",
+                                           end="net:output")]))
+        text = config.read_text()
+        result = cli(src, "--config", config, "--work-dir", tmp_path)
+        assert result.returncode == EXIT_WRITE, result.stderr
+        assert "a file this run reads" in result.stderr
+        assert src.read_bytes() == before and config.read_text() == text
+
+
+def test_api_never_overwrites_the_input(tmp_path):
+    src = good_model(tmp_path)
+    before = src.read_bytes()
+    with pytest.raises(P.PartitionError, match="a file this run reads"):
+        P.extract_partition(str(src), "net:input", "net:output", save_file=src)
+    with pytest.raises(P.PartitionError, match="a file this run reads"):
+        P.strip_marks(str(src), save_file=src)
+    with pytest.raises(P.PartitionError, match="a file this run reads"):
+        P.extract_partitions(str(src), [dict(save_file="base.onnx", start="net:input",
+                                             end="net:output")], tmp_path)
+    assert src.read_bytes() == before
+    assert listing(tmp_path) == ["base.onnx"]
+
+
+def test_the_input_external_data_is_never_a_target(tmp_path):
+    model = base_model()
+    onnx.save(model, str(tmp_path / "base.onnx"), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="part.onnx.data", size_threshold=0)
+    data = (tmp_path / "part.onnx.data").read_bytes()
+    result = cli(tmp_path / "base.onnx", "--start", "net:input", "--end", "net:output",
+                 "-o", tmp_path / "part.onnx")
+    assert result.returncode == EXIT_WRITE, result.stderr
+    assert "a file this run reads" in result.stderr
+    assert (tmp_path / "part.onnx.data").read_bytes() == data
+    assert not (tmp_path / "part.onnx").exists()
+
+
+def escaping_save_files(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "link").symlink_to(outside, target_is_directory=True)
+    return work, outside, ["../x.onnx", str(outside / "abs.onnx"), "link/x.onnx",
+                           "sub/../../x.onnx"]
+
+
+def test_cli_config_writes_stay_in_the_work_dir(tmp_path):
+    src = good_model(tmp_path)
+    work, outside, save_files = escaping_save_files(tmp_path)
+    config = tmp_path / "c.json"
+    for save_file in save_files:
+        config.write_text(json.dumps([dict(save_file=save_file, start="net:input",
+                                           end="net:output")]))
+        result = cli(src, "--config", config, "--work-dir", work)
+        assert result.returncode == EXIT_USAGE, (save_file, result.stderr)
+        assert "inside the work dir" in result.stderr
+        assert listing(outside) == [] and listing(work) == ["link"]
+        assert not (tmp_path / "x.onnx").exists()
+
+
+def test_api_extract_partitions_stay_in_the_work_dir(tmp_path):
+    src = good_model(tmp_path)
+    work, outside, save_files = escaping_save_files(tmp_path)
+    for save_file in save_files:
+        with pytest.raises(P.PartitionError, match="inside the work dir"):
+            P.extract_partitions(str(src), [dict(save_file=save_file, start="net:input",
+                                                 end="net:output")], work)
+        assert listing(outside) == [] and listing(work) == ["link"]
+        assert not (tmp_path / "x.onnx").exists()
+
+
+def test_symlinked_subdir_inside_the_work_dir_is_fine(tmp_path):
+    src = good_model(tmp_path)
+    work = tmp_path / "work"
+    (work / "real").mkdir(parents=True)
+    (work / "alias").symlink_to(work / "real", target_is_directory=True)
+    P.extract_partitions(str(src), [dict(save_file="alias/p.onnx", start="net:input",
+                                         end="net:output")], work)
+    assert (work / "real" / "p.onnx").is_file()
+
+
+@pytest.mark.parametrize("strip", [False, True])
+def test_fifo_target_is_never_replaced(tmp_path, strip):
+    src = good_model(tmp_path)
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    args = ["--strip"] if strip else ["--start", "net:input", "--end", "net:output"]
+    result = cli(src, *args, "-o", fifo)
+    assert result.returncode == EXIT_WRITE, result.stderr
+    assert "a FIFO" in result.stderr and "never replaced" in result.stderr
+    import stat
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert listing(tmp_path) == ["base.onnx", "out.fifo"]
+
+
+def test_device_target_is_never_replaced(tmp_path):
+    src = good_model(tmp_path)
+    result = cli(src, "--strip", "-o", "/dev/null")
+    assert result.returncode == EXIT_WRITE, result.stderr
+    assert "a character device" in result.stderr
+    import stat
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+
+
+def dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporaries_of_killed_runs_are_removed(tmp_path):
+    src = good_model(tmp_path)
+    pid = dead_pid()
+    stale = [tmp_path / f".out.onnx.tmp-{pid}-0", tmp_path / f".out.onnx.data.tmp-{pid}-0"]
+    live = tmp_path / f".out.onnx.tmp-{os.getpid()}-0"   # a running process's
+    other = tmp_path / f".other.onnx.tmp-{pid}-0"         # not a target's
+    for path in stale + [live, other]:
+        path.write_bytes(b"partial")
+    result = cli(src, "--start", "net:input", "--end", "net:output", "-o", tmp_path / "out.onnx")
+    assert result.returncode == 0, result.stderr
+    assert not any(p.exists() for p in stale)
+    assert live.exists() and other.exists()
+
+
+def test_temporaries_of_a_sigkilled_run_are_cleaned_by_the_next(tmp_path):
+    import signal
+    import time
+    src = save(chain_model(100_000), tmp_path / "big.onnx")
+    out = tmp_path / "out.onnx"
+    child = subprocess.Popen([str(EXE), src, "--start", "net:input", "--end", "net:output",
+                              "--no-infer-shapes", "-q", "-o", out])
+    deadline = time.monotonic() + 120
+    while child.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(".out.onnx.tmp-") for p in tmp_path.iterdir()):
+            child.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.001)
+    child.wait()
+    result = cli(src, "--start", "net:input", "--end", "net:output", "--no-infer-shapes",
+                 "-q", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert listing(tmp_path) == ["big.onnx", "out.onnx"]
+
+
+def test_failed_run_creates_no_directories(tmp_path):
+    src = good_model(tmp_path)
+    work = tmp_path / "work"
+    (tmp_path / "afile").write_text("x")
+    config = tmp_path / "c.json"
+    # The second save_file's directory cannot exist (a file is in the way).
+    config.write_text(json.dumps([
+        dict(save_file="new/deep/p.onnx", start="net:input", end="net:output"),
+        dict(save_file="afile/q.onnx", start="net:input", end="net:output")]))
+    work.mkdir()
+    (work / "afile").write_text("x")
+    result = cli(src, "--config", config, "--work-dir", work)
+    assert result.returncode == EXIT_WRITE, result.stderr
+    assert listing(work) == ["afile"]
