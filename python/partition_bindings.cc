@@ -28,7 +28,8 @@ namespace {
 
 constexpr const char* kSpecKeys[] = {
     "save_file",      "start",        "end",         "output_names",
-    "start_name_map", "end_name_map", "dynamic_axes"};
+    "start_name_map", "end_name_map", "dynamic_axes", "inputs",
+    "outputs"};
 
 std::string AllowedKeys() {
   std::string keys;
@@ -181,14 +182,29 @@ mp::PartitionSpec ToSpec(py::handle value, std::size_t index,
   };
 
   mp::PartitionSpec spec;
-  for (const char* key : {"start", "end"}) {
-    if (!dict.contains(key)) {
+  // Each side is given by markers (start/end), by tensor names
+  // (inputs/outputs), or both.
+  for (const auto& [key, names] :
+       {std::pair<const char*, const char*>{"start", "inputs"},
+        std::pair<const char*, const char*>{"end", "outputs"}}) {
+    if (!dict.contains(key) && !given(names)) {
       throw py::value_error(where + ": missing key '" + key +
-                            "' (a marker 'func:type' or a list of them)");
+                            "' (a marker 'func:type' or a list of them) or '" +
+                            names + "' (a list of tensor names)");
     }
   }
-  spec.start = ToMarkers(dict["start"], KeyPath(index, "start"));
-  spec.end = ToMarkers(dict["end"], KeyPath(index, "end"));
+  if (dict.contains("start")) {
+    spec.start = ToMarkers(dict["start"], KeyPath(index, "start"));
+  }
+  if (dict.contains("end")) {
+    spec.end = ToMarkers(dict["end"], KeyPath(index, "end"));
+  }
+  if (given("inputs")) {
+    spec.inputs = ToMarkers(dict["inputs"], KeyPath(index, "inputs"));
+  }
+  if (given("outputs")) {
+    spec.outputs = ToMarkers(dict["outputs"], KeyPath(index, "outputs"));
+  }
   if (given("save_file")) {
     spec.save_file = ToStr(dict["save_file"], KeyPath(index, "save_file"));
   }
@@ -335,8 +351,10 @@ PYBIND11_MODULE(_partition, m) {
   // subclasses so that each C++ type maps to its own Python class.
   auto& partition_error = py::register_exception<mp::PartitionError>(
       m, "PartitionError", PyExc_ValueError);
-  py::register_exception<mp::MarkerNotFoundError>(m, "MarkerNotFoundError",
-                                                  partition_error.ptr());
+  auto& marker_error = py::register_exception<mp::MarkerNotFoundError>(
+      m, "MarkerNotFoundError", partition_error.ptr());
+  py::register_exception<mp::TensorNotFoundError>(m, "TensorNotFoundError",
+                                                  marker_error.ptr());
   py::register_exception<mp::UncoveredTensorError>(m, "UncoveredTensorError",
                                                    partition_error.ptr());
   py::register_exception<mp::MalformedModelError>(m, "MalformedModelError",
@@ -443,7 +461,8 @@ PYBIND11_MODULE(_partition, m) {
       py::arg("expose_uncovered_inputs") = false,
       py::arg("infer_shapes") = true, py::arg("source") = py::none(),
       "Cuts one partition per spec dict (keys save_file, start, end, "
-      "output_names, start_name_map, end_name_map, dynamic_axes) from a "
+      "inputs, outputs, output_names, start_name_map, end_name_map, "
+      "dynamic_axes) from a "
       "model (serialized bytes or a path), parsed and indexed once. Returns "
       "the serialized partitions in spec order. source (default: the path) "
       "is recorded in each partition's metadata.");

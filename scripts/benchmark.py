@@ -14,7 +14,8 @@ largest peak RSS. Every measurement is a process of its own, runs are
 interleaved (run 1 of every tool, then run 2, ...), and a tool that passes
 the timeout is not run again on that model.
 
-Tools: floor; mmdeploy-partition (the CLI, default options); the Python API
+Tools: floor; mmdeploy-partition (the CLI, default options) at the marks and
+at the same boundaries by tensor name (--inputs/--outputs); the Python API
 (extract_partition(path, ..., save_file=...), including interpreter start
 and import); python -c "import mmdeploy_mark" (what the API's number
 includes before any work); onnx.utils.extract_model of the onnx package of
@@ -214,6 +215,10 @@ def tools(model: Model, out: Path, exes: Dict[str, Path], python: str) -> Dict[s
                                           str(out / "floor.onnx")],
         "mmdeploy-partition": [str(exes["cli"]), str(model.path), "--start", model.start,
                                "--end", model.end, "-o", str(out / "cli.onnx"), "-q"],
+        # The same cut at tensor names (issue 11): what a foreign model gets.
+        "mmdeploy-partition --inputs/--outputs": [
+            str(exes["cli"]), str(model.path), "--inputs", model.input_tensor,
+            "--outputs", model.output_tensor, "-o", str(out / "cli_names.onnx"), "-q"],
         "Python API (with start)": [python, "-c", api],
         "python -c 'import mmdeploy_mark'": [python, "-c", "import mmdeploy_mark"],
         f"onnx {onnx.__version__} extract_model": [python, "-c", peer],

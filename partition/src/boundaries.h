@@ -19,7 +19,27 @@ struct Boundary {
   std::string tensor;  // original tensor: entering the mark (start) or
                        // leaving it (end); the graph input/output itself
   std::string name;    // name in the partition
+  bool by_name = false;  // given by tensor name (PartitionSpec inputs/outputs)
 };
+
+// A Polygraphy-style override of a tensor input's type: "name:shape:dtype".
+struct InputOverride {
+  std::string name;
+  bool has_shape = false;
+  // One entry per dim: digits (a size), a dim name, or empty (unknown).
+  std::vector<std::string> dims;
+  int32_t elem_type = 0;  // onnx::TensorProto_DataType; 0 keeps the type
+};
+
+// Resolves PartitionSpec::inputs (kStart) or outputs (kEnd): each names a
+// main-graph tensor (node output, graph input, or for an output also an
+// initializer), kept under its own name. An input text that is no tensor but
+// parses as "name:shape:dtype" adds an InputOverride to *overrides. Throws
+// TensorNotFoundError naming the text (and what was parsed, if anything),
+// and PartitionError for an input that is an initializer.
+std::vector<Boundary> ResolveTensorBoundaries(
+    const GraphIndex& index, const std::vector<std::string>& texts,
+    BoundaryRole role, std::vector<InputOverride>* overrides);
 
 // Resolves `markers` in order; each selects every main-graph Mark with its
 // func, func_id and type, in graph order. A start takes the tensor entering

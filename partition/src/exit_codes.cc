@@ -15,8 +15,8 @@ const std::vector<ExitCodeInfo>& ExitCodeTable() {
        "an input file (model, config, checkpoint, image) is missing, "
        "unreadable or malformed"},
       {ExitCode::kMarker, "marker",
-       "a marker names no mark of the model (the message lists the model's "
-       "markers)"},
+       "a marker names no mark of the model, or a tensor name no tensor "
+       "(the message lists the model's markers or inputs and outputs)"},
       {ExitCode::kPartition, "partition",
        "the partition cannot be cut (uncovered tensors, no nodes, clashing "
        "names, ...)"},

@@ -1,6 +1,9 @@
 // MarkedModel: index once, cut many partitions.
 #include <mmdeploy/partition/partition.h>
 
+#include <cctype>
+#include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -33,13 +36,59 @@ std::string DescribeUncovered(const GraphIndex& index,
   for (const auto& tensor : collection.uncovered) {
     needed.push_back(DescribeUncovered(index, tensor));
   }
+  const std::string starts =
+      spec.inputs.empty()
+          ? "its start markers [" + JoinNames(spec.start) + "]"
+          : spec.start.empty()
+                ? "its inputs [" + JoinNames(spec.inputs) + "]"
+                : "its start markers [" + JoinNames(spec.start) +
+                      "] and inputs [" + JoinNames(spec.inputs) + "]";
   throw UncoveredTensorError(
-      "the partition's outputs need tensors that its start markers [" +
-      JoinNames(spec.start) + "] do not provide: " + JoinNames(needed) +
+      "the partition's outputs need tensors that " + starts +
+      " do not provide: " + JoinNames(needed) +
       "; add start markers that cover them (markers in this model: " +
       (index.markers().empty() ? std::string("none")
                                : JoinNames(index.markers())) +
-      ") or set expose_uncovered_inputs to make them extra inputs");
+      "; or add the tensors to inputs) or set expose_uncovered_inputs to "
+      "make them extra inputs");
+}
+
+// Inputs given by tensor name must be needed by the outputs (as
+// onnx.utils.extract_model's users expect every input to be used).
+void CheckTensorInputsUsed(const std::vector<Boundary>& starts,
+                           const std::vector<Boundary>& ends,
+                           const NodeCollection& collection) {
+  std::vector<std::string> unused;
+  for (const auto& start : starts) {
+    if (start.by_name && collection.used_inputs.count(start.tensor) == 0) {
+      unused.push_back("'" + start.tensor + "'");
+    }
+  }
+  if (unused.empty()) return;
+  std::vector<std::string> outputs;
+  for (const auto& end : ends) outputs.push_back("'" + end.tensor + "'");
+  throw PartitionError(
+      "the partition's outputs [" + JoinNames(outputs) +
+      "] do not depend on input tensor" + (unused.size() > 1 ? "s " : " ") +
+      JoinNames(unused) +
+      ": remove it from inputs, or choose outputs computed from it");
+}
+
+void SetOverride(const InputOverride& override, onnx::ValueInfoProto* input) {
+  auto* tensor_type = input->mutable_type()->mutable_tensor_type();
+  if (override.elem_type != 0) tensor_type->set_elem_type(override.elem_type);
+  if (!override.has_shape) return;
+  auto* shape = tensor_type->mutable_shape();
+  shape->clear_dim();
+  for (const auto& dim : override.dims) {
+    auto* added = shape->add_dim();
+    if (dim.empty()) continue;
+    if (std::isdigit(static_cast<unsigned char>(dim.front())) != 0) {
+      added->set_dim_value(std::stoll(dim));
+    } else {
+      added->set_dim_param(dim);
+    }
+  }
 }
 
 }  // namespace
@@ -54,6 +103,15 @@ class MarkedModel::Impl {
   const onnx::ModelProto& model() const { return model_; }
   const GraphIndex& index() const { return index_; }
   const std::string& source() const { return source_; }
+
+  // Types shape inference finds for the whole model, computed on first use
+  // (boundaries by tensor name on a model without value_info).
+  const std::unordered_map<std::string, onnx::TypeProto>& InferredTypes()
+      const {
+    std::call_once(inferred_once_,
+                   [this] { inferred_ = InferModelTypes(model_); });
+    return inferred_;
+  }
 
  private:
   // Checks everything later steps rely on before any work (see
@@ -79,6 +137,8 @@ class MarkedModel::Impl {
   const onnx::ModelProto model_;
   const std::string source_;
   const GraphIndex index_;
+  mutable std::once_flag inferred_once_;
+  mutable std::unordered_map<std::string, onnx::TypeProto> inferred_;
 };
 
 MarkedModel::MarkedModel(onnx::ModelProto model, std::string source)
@@ -96,10 +156,27 @@ const std::vector<MarkRecord>& MarkedModel::marks() const {
 onnx::ModelProto MarkedModel::Extract(const PartitionSpec& spec,
                                       const PartitionOptions& options) const {
   const GraphIndex& index = impl_->index();
-  std::vector<Boundary> starts = ResolveBoundaries(
-      index, spec.start, BoundaryRole::kStart, spec.start_name_map);
-  std::vector<Boundary> ends =
-      ResolveBoundaries(index, spec.end, BoundaryRole::kEnd, spec.end_name_map);
+  // Markers (or, with neither markers nor tensor names, the graph's own
+  // inputs/outputs) first, then the tensors named by inputs/outputs.
+  std::vector<Boundary> starts;
+  if (!spec.start.empty() || spec.inputs.empty()) {
+    starts = ResolveBoundaries(index, spec.start, BoundaryRole::kStart,
+                               spec.start_name_map);
+  }
+  std::vector<Boundary> ends;
+  if (!spec.end.empty() || spec.outputs.empty()) {
+    ends = ResolveBoundaries(index, spec.end, BoundaryRole::kEnd,
+                             spec.end_name_map);
+  }
+  std::vector<InputOverride> overrides;
+  for (auto& start : ResolveTensorBoundaries(
+           index, spec.inputs, BoundaryRole::kStart, &overrides)) {
+    starts.push_back(std::move(start));
+  }
+  for (auto& end : ResolveTensorBoundaries(index, spec.outputs,
+                                           BoundaryRole::kEnd, nullptr)) {
+    ends.push_back(std::move(end));
+  }
   ApplyOutputNames(index, spec.output_names, &ends);
   CheckBoundaryNames(index, starts, ends);
 
@@ -112,10 +189,39 @@ onnx::ModelProto MarkedModel::Extract(const PartitionSpec& spec,
   if (!collection.uncovered.empty() && !options.expose_uncovered_inputs) {
     ThrowUncovered(index, spec, collection);
   }
+  CheckTensorInputsUsed(starts, ends, collection);
   onnx::ModelProto partition =
       BuildPartition(impl_->model(), index, starts, ends, collection, spec,
                      impl_->source());
-  FinishShapes(spec.dynamic_axes, options.infer_shapes, &partition);
+  auto* graph = partition.mutable_graph();
+  // A foreign model may not declare the types of the tensors it is cut at.
+  auto fill_type = [&](const Boundary& boundary, onnx::ValueInfoProto* port) {
+    // BuildPartition leaves an empty type where the model declares none.
+    if (!boundary.by_name ||
+        port->type().value_case() != onnx::TypeProto::VALUE_NOT_SET) {
+      return;
+    }
+    const auto& types = impl_->InferredTypes();
+    if (const auto it = types.find(boundary.tensor); it != types.end()) {
+      *port->mutable_type() = it->second;
+    }
+  };
+  for (const auto& start : starts) {
+    for (auto& input : *graph->mutable_input()) {
+      if (start.by_name && input.name() == start.name) fill_type(start, &input);
+    }
+  }
+  for (int i = 0; i < graph->output_size() && i < static_cast<int>(ends.size());
+       ++i) {
+    fill_type(ends[i], graph->mutable_output(i));
+  }
+  for (const auto& override : overrides) {
+    for (auto& input : *graph->mutable_input()) {
+      if (input.name() == override.name) SetOverride(override, &input);
+    }
+  }
+  FinishShapes(spec.dynamic_axes, options.infer_shapes, &partition,
+               !overrides.empty());
   return partition;
 }
 

@@ -160,8 +160,38 @@ bool BoundaryType(const GraphIndex& index,
   return true;
 }
 
+std::unordered_map<std::string, onnx::TypeProto> InferModelTypes(
+    const onnx::ModelProto& model) {
+  std::unordered_map<std::string, onnx::TypeProto> types;
+  RegisterMarkSchema();
+  // With data propagation first (Shape -> Gather -> Reshape chains keep
+  // their dims), then without, as RunShapeInference does.
+  onnx::ModelProto attempt;
+  bool inferred = false;
+  for (const bool data_prop : {true, false}) {
+    attempt = model;
+    ImportCustomDomains(&attempt);
+    try {
+      onnx::shape_inference::InferShapes(
+          attempt, onnx::OpSchemaRegistry::Instance(),
+          onnx::ShapeInferenceOptions(/*check_type_val=*/false,
+                                      /*strict_mode_val=*/0, data_prop));
+      inferred = true;
+      break;
+    } catch (const std::exception&) {
+      // Retried without data propagation, from a fresh copy.
+    }
+  }
+  if (!inferred) return types;
+  const auto& graph = attempt.graph();
+  for (const auto& info : graph.value_info()) types[info.name()] = info.type();
+  for (const auto& info : graph.output()) types[info.name()] = info.type();
+  for (const auto& info : graph.input()) types[info.name()] = info.type();
+  return types;
+}
+
 void FinishShapes(const DynamicAxes& dynamic_axes, bool infer_shapes,
-                  onnx::ModelProto* partition) {
+                  onnx::ModelProto* partition, bool inputs_changed) {
   auto* graph = partition->mutable_graph();
   std::unordered_map<std::string, Port> ports;
   std::vector<std::string> input_names;
@@ -190,9 +220,10 @@ void FinishShapes(const DynamicAxes& dynamic_axes, bool infer_shapes,
   // Without dynamic_axes nothing changes the shapes the export declared
   // (the partition keeps them: value_info, marks' types), so inference would
   // only spend time — 40% of a cut on large graphs — to find them again.
-  if (infer_shapes && !dynamic_axes.empty()) {
+  const bool reinfer = !dynamic_axes.empty() || inputs_changed;
+  if (infer_shapes && reinfer) {
     std::unordered_map<std::string, int> output_rank;
-    if (!dynamic_axes.empty()) {
+    if (reinfer) {
       graph->clear_value_info();
       for (auto& output : *graph->mutable_output()) {
         output_rank[output.name()] = Rank(output);

@@ -6,6 +6,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "graph_index.h"
@@ -32,7 +33,16 @@ bool BoundaryType(const GraphIndex& index,
 // Throws PartitionError when dynamic_axes names a tensor that is not an
 // input or output of the partition or an axis outside its rank, and when
 // shape inference fails (with its message).
+// inputs_changed says that input types were overridden (tensor inputs
+// "name:shape:dtype"): shapes are then re-inferred as for dynamic_axes.
 void FinishShapes(const DynamicAxes& dynamic_axes, bool infer_shapes,
-                  onnx::ModelProto* partition);
+                  onnx::ModelProto* partition, bool inputs_changed = false);
+
+// The types ONNX shape inference finds for the tensors of the whole model
+// (value_info, outputs), for boundaries by tensor name of a model that does
+// not declare their types. Empty when inference fails. Costs a copy of the
+// model's skeleton and one inference run: called only when needed.
+std::unordered_map<std::string, onnx::TypeProto> InferModelTypes(
+    const onnx::ModelProto& model);
 
 }  // namespace mmdeploy::partition

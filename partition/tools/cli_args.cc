@@ -19,6 +19,9 @@ const char kUsage[] =
     "       mmdeploy-partition MODEL --start M[,M...] --end M[,M...] -o OUT\n"
     "                          [--output-names A,B,...] [--dynamic-axes "
     "NAME:AXIS:DIM,...]\n"
+    "       mmdeploy-partition MODEL [--inputs T[:SHAPE:DTYPE],...] "
+    "[--outputs T,...] -o OUT\n"
+    "                          (freely mixed with --start/--end)\n"
     "       mmdeploy-partition MODEL --config PARTITIONS.json --work-dir DIR\n"
     "       mmdeploy-partition MODEL --strip -o OUT\n"
     "       mmdeploy-partition --help | --version\n";
@@ -48,9 +51,25 @@ at its marks, strip the marks, or list them.
 
 A marker names the marks of one marked function call: "func:type" or
 "func[func_id]:type" (func_id 0 when omitted), type being input or output.
+A backslash makes the next character part of the function name, for names
+holding ',', ':', '[' or ']' (or a backslash): "my\,func:input" selects
+function "my,func" (quote it for the shell); --list prints markers so.
 A start marker's marks become the partition's inputs (the tensors entering
 the marks), an end marker's marks its outputs (the tensors leaving them),
-each named by the mark's name (e.g. pred_maps.0).)";
+each named by the mark's name (e.g. pred_maps.0).
+
+Any ONNX model, with or without marks, can also be cut at tensor names, as
+onnx.utils.extract_model does: --inputs and --outputs name tensors of the
+main graph (node outputs, graph inputs), which keep their names. The
+partition holds the nodes that compute the outputs from the inputs and the
+initializers they read; a name that is no tensor is exit code 4, an output
+not computable from the inputs or an input no output depends on is 5. An
+input may be written Polygraphy-style NAME:SHAPE:DTYPE to override its shape
+and element type: x:1x3x224x224:float32, x:[1,3,h,w]:auto (dims may be
+names or ?, "auto" keeps what the model declares). Tensor boundaries follow
+the marker boundaries (markers first). With --inputs but no --start, the
+graph's inputs are not inputs (and likewise for --outputs and --end);
+without --inputs and --start they are.)";
 
 const char kOutput[] =
     R"(Output: what was written, and every partition's inputs and outputs with
@@ -68,6 +87,10 @@ const char kExamples[] = R"(Examples:
       [{"save_file": "yolov3.onnx", "start": ["detector_forward:input"],
         "end": ["yolo_head:input"],
         "dynamic_axes": {"input": {"0": "batch"}}}]
+  mmdeploy-partition resnet.onnx --inputs input:1x3x224x224:float32 \
+      --outputs /layer1/relu_1/Relu_output_0 -o stem.onnx
+  mmdeploy-partition end2end.onnx --start detector_forward:input \
+      --outputs onnx::Conv_123 -o backbone_part.onnx
   mmdeploy-partition end2end.onnx --strip -o end2end_deploy.onnx)";
 
 // CLI11 lays out the options from their definitions below; around them go
@@ -112,6 +135,8 @@ struct RawArgs {
   std::vector<std::string> models;
   std::vector<std::string> start;
   std::vector<std::string> end;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
   std::string output_names;
   std::vector<std::string> dynamic_axes;
   bool no_infer_shapes = false;
@@ -135,6 +160,31 @@ std::vector<std::string> SplitNonEmpty(const std::string& text,
   if (items.empty()) Usage(option + ": empty value");
   for (const auto& item : items) {
     if (item.empty()) Usage(option + ": empty item in '" + text + "'");
+  }
+  return items;
+}
+
+// Like SplitNonEmpty, but a ',' inside [...] or (...) does not split:
+// "x:[1,3,h,w]:float32,y" -> {"x:[1,3,h,w]:float32", "y"}.
+std::vector<std::string> SplitTensors(const std::string& text,
+                                      const std::string& option) {
+  std::vector<std::string> items;
+  std::string item;
+  int depth = 0;
+  for (const char c : text) {
+    if (c == '[' || c == '(') ++depth;
+    if ((c == ']' || c == ')') && depth > 0) --depth;
+    if (c == ',' && depth == 0) {
+      items.push_back(item);
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  items.push_back(item);
+  if (text.empty()) Usage(option + ": empty value");
+  for (const auto& entry : items) {
+    if (entry.empty()) Usage(option + ": empty item in '" + text + "'");
   }
   return items;
 }
@@ -222,14 +272,29 @@ class CommandLine {
                          "partition's outputs."))
         ->option_text("M[,M...]")
         ->group(modes);
+    List(app_.add_option("--inputs", raw_.inputs,
+                         "Cut at tensor names (any ONNX model, marks or\n"
+                         "not): these tensors become the partition's\n"
+                         "inputs, under their own names. T:SHAPE:DTYPE\n"
+                         "overrides an input's shape and type, e.g.\n"
+                         "input:1x3x224x224:float32 or x:[1,3,h,w]:auto.\n"
+                         "Mixes with --start; repeatable."))
+        ->option_text("T[,T...]")
+        ->group(modes);
+    List(app_.add_option("--outputs", raw_.outputs,
+                         "These tensors become the partition's outputs\n"
+                         "(after the --end markers' outputs)."))
+        ->option_text("T[,T...]")
+        ->group(modes);
     Once(app_.add_option(
              "--config", args_.config,
              "Cut every partition of a JSON file holding a deploy\n"
              "config's partition_cfg list (or an object with a\n"
              "\"partition_cfg\" key). Each entry has the keys of the\n"
-             "Python API: save_file, start, end (required),\n"
-             "output_names, start_name_map, end_name_map,\n"
-             "dynamic_axes. Files go to --work-dir/save_file; all\n"
+             "Python API: save_file, start and/or inputs, end\n"
+             "and/or outputs (tensor names), output_names,\n"
+             "start_name_map, end_name_map, dynamic_axes.\n"
+             "Files go to --work-dir/save_file; all\n"
              "are written or none."))
         ->option_text("FILE")
         ->group(modes);
@@ -347,6 +412,16 @@ class CommandLine {
         args.end.push_back(marker);
       }
     }
+    for (const auto& text : raw_.inputs) {
+      for (auto& tensor : SplitTensors(text, "--inputs")) {
+        args.inputs.push_back(tensor);
+      }
+    }
+    for (const auto& text : raw_.outputs) {
+      for (auto& tensor : SplitTensors(text, "--outputs")) {
+        args.outputs.push_back(tensor);
+      }
+    }
     args.has_output_names = app_.count("--output-names") > 0;
     if (args.has_output_names) {
       args.output_names = SplitNonEmpty(raw_.output_names, "--output-names");
@@ -371,7 +446,8 @@ class CommandLine {
     }
     args->model = positional[0];
 
-    bool cut = !args->start.empty() || !args->end.empty();
+    const bool by_name = !args->inputs.empty() || !args->outputs.empty();
+    bool cut = !args->start.empty() || !args->end.empty() || by_name;
     int modes = int(args->list) + int(args->strip) + int(cut) +
                 int(!args->config.empty());
     if (modes == 0) {
@@ -380,7 +456,8 @@ class CommandLine {
     if (modes > 1) {
       Usage("give only one of --list, --start/--end, --config, --strip");
     }
-    if (cut && (args->start.empty() || args->end.empty())) {
+    // With tensor names, a side without markers or names is the graph's.
+    if (cut && !by_name && (args->start.empty() || args->end.empty())) {
       Usage(std::string(args->start.empty() ? "--start" : "--end") +
             " is missing: a partition needs both --start and --end");
     }

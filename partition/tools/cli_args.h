@@ -42,6 +42,10 @@ struct Args {
   bool strip = false;
   std::vector<std::string> start;
   std::vector<std::string> end;
+  // Boundaries by tensor name (PartitionSpec::inputs/outputs); an input may
+  // be "name:shape:dtype".
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
   std::string output;
   std::string config;
   std::string work_dir;

@@ -130,7 +130,8 @@ struct ConfigReader {
   PartitionSpec Spec(const Value& value, int index) const {
     static const std::vector<std::string> kKeys = {
         "save_file",      "start",        "end",         "output_names",
-        "start_name_map", "end_name_map", "dynamic_axes"};
+        "start_name_map", "end_name_map", "dynamic_axes", "inputs",
+        "outputs"};
     std::string where = "[" + std::to_string(index) + "]";
     if (value.kind_case() != Value::kStructValue) {
       Bad(where, std::string("expected an object, got ") + KindName(value));
@@ -150,13 +151,31 @@ struct ConfigReader {
       return &it->second;
     };
     PartitionSpec spec;
-    for (const char* key : {"save_file", "start", "end"}) {
-      if (!given(key)) Bad(where, std::string("missing key '") + key + "'");
+    if (!given("save_file")) Bad(where, "missing key 'save_file'");
+    // Each side by markers (start/end), tensor names (inputs/outputs), or
+    // both.
+    for (const auto& [key, names] :
+         {std::pair<const char*, const char*>{"start", "inputs"},
+          std::pair<const char*, const char*>{"end", "outputs"}}) {
+      if (!given(key) && !given(names)) {
+        Bad(where, std::string("missing key '") + key + "' (markers) or '" +
+                       names + "' (tensor names)");
+      }
     }
     spec.save_file = String(*given("save_file"), where + ".save_file");
     if (spec.save_file.empty()) Bad(where + ".save_file", "empty file name");
-    spec.start = Strings(*given("start"), where + ".start", true);
-    spec.end = Strings(*given("end"), where + ".end", true);
+    if (const Value* v = given("start")) {
+      spec.start = Strings(*v, where + ".start", true);
+    }
+    if (const Value* v = given("end")) {
+      spec.end = Strings(*v, where + ".end", true);
+    }
+    if (const Value* v = given("inputs")) {
+      spec.inputs = Strings(*v, where + ".inputs", true);
+    }
+    if (const Value* v = given("outputs")) {
+      spec.outputs = Strings(*v, where + ".outputs", true);
+    }
     if (const Value* v = given("output_names")) {
       spec.output_names = Strings(*v, where + ".output_names", false);
     }

@@ -138,6 +138,8 @@ void Run(const Args& args) {
     spec.save_file = args.output;
     spec.start = args.start;
     spec.end = args.end;
+    spec.inputs = args.inputs;
+    spec.outputs = args.outputs;
     spec.output_names = args.output_names;
     spec.dynamic_axes = args.dynamic_axes;
     specs.push_back(std::move(spec));
@@ -159,8 +161,14 @@ void Run(const Args& args) {
                        specs[i].save_file + ")";
     if (args.check) CheckModel(parts[i], what);
     if (!args.quiet) {
-      std::cout << what << ": " << JoinStrings(specs[i].start) << " -> "
-                << JoinStrings(specs[i].end) << "\n";
+      auto boundaries = [](std::vector<std::string> markers,
+                           const std::vector<std::string>& tensors) {
+        markers.insert(markers.end(), tensors.begin(), tensors.end());
+        return JoinStrings(markers);
+      };
+      std::cout << what << ": "
+                << boundaries(specs[i].start, specs[i].inputs) << " -> "
+                << boundaries(specs[i].end, specs[i].outputs) << "\n";
       PrintIo(parts[i]);
     }
     outputs.emplace_back(paths[i], std::move(parts[i]));

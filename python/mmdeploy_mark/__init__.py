@@ -12,7 +12,8 @@ from .rewriter import (FUNCTION_REWRITER, FunctionRewriter, RewriteCall,
                        RewriterContext, RewriterWarning)
 from .symbolic import register_symbolics
 from .partition import (MalformedModelError, MarkerNotFoundError, MarkInfo,
-                        PartitionError, UncoveredTensorError, extract_partition,
+                        PartitionError, TensorNotFoundError,
+                        UncoveredTensorError, extract_model, extract_partition,
                         extract_partitions, list_marks, strip_marks)
 from .config import Config, load_config
 from .export import available_exporters, default_exporter, export
@@ -27,7 +28,8 @@ cmake_prefix_path = str(_Path(__file__).resolve().parent)
 __all__ = [
     "Config", "available_exporters", "cmake_prefix_path", "default_exporter", "export",
     "MalformedModelError", "MarkInfo", "MarkerNotFoundError",
-    "PartitionError", "UncoveredTensorError", "extract_partition",
+    "PartitionError", "TensorNotFoundError", "UncoveredTensorError",
+    "extract_model", "extract_partition",
     "extract_partitions", "list_marks", "load_config", "strip_marks",
     "FUNCTION_REWRITER", "FunctionRewriter", "MarkCounter",
     "PluginLoadError", "RewriteCall", "RewriterContext",

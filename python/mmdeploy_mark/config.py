@@ -39,7 +39,8 @@ DELETE_KEY = "_delete_"
 
 # Keys a partition_cfg entry may carry; others are reported as likely typos.
 _PARTITION_ENTRY_KEYS = ("save_file", "start", "end", "output_names",
-                         "start_name_map", "end_name_map", "dynamic_axes")
+                         "start_name_map", "end_name_map", "dynamic_axes",
+                         "inputs", "outputs")
 
 
 def _convert(value: Any) -> Any:
@@ -536,11 +537,13 @@ def _check_entry(entry: Any, path: str, where: str) -> Dict[str, Any]:
             f"{', '.join(_PARTITION_ENTRY_KEYS)}); they are ignored",
             UserWarning, stacklevel=3)
     out = _to_plain({k: v for k, v in entry.items() if k not in unknown})
-    for key in ("save_file", "start", "end"):
-        if key not in entry:
+    for key, names in (("save_file", None), ("start", "inputs"),
+                       ("end", "outputs")):
+        if key not in entry and entry.get(names) is None:
             raise ValueError(
                 f"{where}: '{path}' has no '{key}'; each partition needs "
-                f"save_file, start and end, e.g. dict(save_file='part.onnx', "
+                f"save_file, start (or inputs: tensor names) and end (or "
+                f"outputs), e.g. dict(save_file='part.onnx', "
                 f"start=['detector_forward:input'], end=['yolo_head:input'])")
     save_file = entry["save_file"]
     if not isinstance(save_file, str) or not save_file.endswith(".onnx") \
@@ -551,8 +554,23 @@ def _check_entry(entry: Any, path: str, where: str) -> Dict[str, Any]:
         raise ValueError(f"{where}: '{path}.save_file' must be relative to "
                          f"the work dir (no absolute path, no '..'), got "
                          f"{save_file!r}")
-    out["start"] = _check_markers(entry["start"], f"{path}.start", where)
-    out["end"] = _check_markers(entry["end"], f"{path}.end", where)
+    # Markers, tensor names (inputs/outputs: any ONNX model), or both.
+    out["start"] = (_check_markers(entry["start"], f"{path}.start", where)
+                    if "start" in entry else [])
+    out["end"] = (_check_markers(entry["end"], f"{path}.end", where)
+                  if "end" in entry else [])
+    for key in ("inputs", "outputs"):
+        names = entry.get(key)
+        if names is None:
+            continue
+        if isinstance(names, str):
+            names = [names]
+        if (not isinstance(names, (list, tuple)) or not names or not all(
+                isinstance(n, str) and n for n in names)):
+            raise TypeError(f"{where}: '{path}.{key}' must be a non-empty "
+                            f"list of tensor names (an input may be "
+                            f"'name:shape:dtype'), got {entry.get(key)!r}")
+        out[key] = list(names)
     if entry.get("output_names") is not None:
         names = entry["output_names"]
         if (not isinstance(names, (list, tuple)) or not all(

@@ -38,7 +38,9 @@ __all__ = [
     "MarkInfo",
     "MarkerNotFoundError",
     "PartitionError",
+    "TensorNotFoundError",
     "UncoveredTensorError",
+    "extract_model",
     "extract_partition",
     "extract_partitions",
     "list_marks",
@@ -50,6 +52,9 @@ PartitionError = _partition.PartitionError
 #: A marker is malformed or selects no Mark node (the message lists the
 #: model's markers).
 MarkerNotFoundError = _partition.MarkerNotFoundError
+#: A tensor name (``inputs``/``outputs``) names no tensor of the model's
+#: main graph; a subclass of MarkerNotFoundError (exit code 4 in the tools).
+TensorNotFoundError = _partition.TensorNotFoundError
 #: An output needs a tensor the start marks do not cover (the message names
 #: it); ``expose_uncovered_inputs=True`` makes such tensors extra inputs.
 UncoveredTensorError = _partition.UncoveredTensorError
@@ -58,8 +63,8 @@ MalformedModelError = _partition.MalformedModelError
 
 # The classes are created by the binding; let them present (and pickle) as
 # members of this module, where users find them.
-for _error in (PartitionError, MarkerNotFoundError, UncoveredTensorError,
-               MalformedModelError):
+for _error in (PartitionError, MarkerNotFoundError, TensorNotFoundError,
+               UncoveredTensorError, MalformedModelError):
     _error.__module__ = __name__
 del _error
 
@@ -145,18 +150,31 @@ def _load(blob: bytes) -> onnx.ModelProto:
     return onnx.ModelProto.FromString(blob)
 
 
+def _check_tensors(value: Any, argument: str) -> Optional[List[str]]:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(item, str) for item in value):
+        return list(value)
+    raise TypeError(f"{argument}: expected a list of tensor names, got "
+                    f"{value!r}")
+
+
 def extract_partition(model: ModelLike,
-                      start_marker: Markers,
-                      end_marker: Markers,
+                      start_marker: Markers = (),
+                      end_marker: Markers = (),
                       start_name_map: Optional[Mapping[str, str]] = None,
                       end_name_map: Optional[Mapping[str, str]] = None,
                       dynamic_axes: Optional[DynamicAxes] = None,
                       save_file: Optional[PathLike] = None,
                       *,
                       output_names: Optional[Sequence[str]] = None,
+                      inputs: Optional[Sequence[str]] = None,
+                      outputs: Optional[Sequence[str]] = None,
                       expose_uncovered_inputs: bool = False,
                       infer_shapes: bool = True) -> onnx.ModelProto:
-    """Extracts the part of a marked model between start and end markers.
+    """Extracts the part of a model between start and end markers, or
+    between tensors given by name (any ONNX model, marks or not), or both.
 
     Same signature and behaviour as mmdeploy's ``extract_partition``: the
     tensor entering each Mark selected by ``start_marker`` becomes an input
@@ -185,6 +203,17 @@ def extract_partition(model: ModelLike,
             and never enter Python; they go to ``<save_file>.data`` when the
             input stored them externally or they exceed 2 GiB.
         output_names: Renames the outputs in order; must match their count.
+        inputs: Tensor names (node outputs or graph inputs of the main
+            graph) that become inputs under their own names, after the
+            start markers' inputs; as ``onnx.utils.extract_model``'s
+            ``input_names``. ``"name:shape:dtype"`` (Polygraphy style, e.g.
+            ``"x:1x3x224x224:float32"``, ``"x:[1,3,h,w]:auto"``) overrides
+            an input's shape and element type. Given without start markers,
+            the graph's own inputs are not inputs. An input no output
+            depends on is a ``PartitionError``.
+        outputs: Tensor names that become outputs, after the end markers'
+            outputs; given without end markers, the graph's own outputs are
+            not outputs.
         expose_uncovered_inputs: Make tensors the outputs need but the starts
             do not cover (e.g. a second graph input) extra inputs instead of
             raising ``UncoveredTensorError``.
@@ -199,11 +228,14 @@ def extract_partition(model: ModelLike,
         FileNotFoundError: ``model`` is a path that does not exist.
         TypeError: ``model`` or a marker argument has the wrong type.
         MarkerNotFoundError: a marker is malformed or selects no Mark node.
-        UncoveredTensorError: an output cannot be computed from the inputs.
+        TensorNotFoundError: a name in ``inputs``/``outputs`` is no tensor.
+        UncoveredTensorError: an output cannot be computed from the inputs
+            (the message names the tensors missing).
         MalformedModelError: the model cannot be parsed or is inconsistent.
         PartitionError: any other reason the partition cannot be cut (no
-            nodes, clashing names, output_names count mismatch, write
-            failure). All of these are ``ValueError`` subclasses.
+            nodes, an input no output depends on, clashing names,
+            output_names count mismatch, write failure). All of these are
+            ``ValueError`` subclasses.
     """
     source = _model_arg(model)
     _check_markers(start_marker, "start_marker")
@@ -211,6 +243,8 @@ def extract_partition(model: ModelLike,
     spec: Dict[str, Any] = {
         "start": start_marker,
         "end": end_marker,
+        "inputs": _check_tensors(inputs, "inputs"),
+        "outputs": _check_tensors(outputs, "outputs"),
         "output_names": output_names,
         "start_name_map": start_name_map,
         "end_name_map": end_name_map,
@@ -228,6 +262,41 @@ def extract_partition(model: ModelLike,
     return _load(blob)
 
 
+def extract_model(input_path: PathLike,
+                  output_path: PathLike,
+                  input_names: Sequence[str],
+                  output_names: Sequence[str],
+                  check_model: bool = True) -> None:
+    """``onnx.utils.extract_model`` with the partition pass: writes to
+    ``output_path`` the part of the model at ``input_path`` that computes
+    the tensors ``output_names`` from the tensors ``input_names``, i.e. the
+    nodes needed, the initializers they read, inputs and outputs in the
+    given order under their own names. The model is not parsed into Python
+    and its weights are copied file to file.
+
+    Unlike onnx's, it refuses a cut that would not be a valid model: a name
+    that is no tensor (``TensorNotFoundError``), an output that needs a
+    tensor the inputs do not provide (``UncoveredTensorError``, naming it)
+    and an input no output depends on (``PartitionError``).
+
+    Args:
+        input_path: The ONNX file to cut (marks are not needed).
+        output_path: Where to write the partition (through a temporary
+            file; nothing is written on failure).
+        input_names: Tensors that become the partition's inputs; each may be
+            ``"name:shape:dtype"`` (see ``extract_partition``).
+        output_names: Tensors that become the partition's outputs.
+        check_model: Run ``onnx.checker.check_model`` on the result.
+    """
+    if isinstance(input_names, str) or isinstance(output_names, str):
+        raise TypeError("input_names and output_names: expected lists of "
+                        "tensor names, got a str")
+    extract_partition(input_path, save_file=output_path,
+                      inputs=list(input_names), outputs=list(output_names))
+    if check_model:
+        onnx.checker.check_model(os.fspath(output_path))
+
+
 def extract_partitions(model: ModelLike,
                        partition_cfg: Sequence[Mapping[str, Any]],
                        work_dir: PathLike,
@@ -243,8 +312,9 @@ def extract_partitions(model: ModelLike,
 
     Args:
         model: Path of a marked ONNX file, or an ``onnx.ModelProto``.
-        partition_cfg: List of dicts with keys ``save_file`` and ``start``,
-            ``end`` (required), ``output_names``, ``start_name_map``,
+        partition_cfg: List of dicts with keys ``save_file``, ``start``
+            and/or ``inputs`` (tensor names), ``end`` and/or ``outputs``
+            (required), ``output_names``, ``start_name_map``,
             ``end_name_map``, ``dynamic_axes`` (optional; see
             ``extract_partition``).
         work_dir: Directory the files are written to (created if missing).

@@ -22,7 +22,8 @@ foreach(unit IN ITEMS
     marker
     model_io
     shape_info
-    strip_marks)
+    strip_marks
+    tensor_names)
   mmdeploy_mark_add_test(partition_${unit}_test
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/partition/${unit}_test.cc
     LIBS mmdeploy_partition_test_support)

@@ -19,6 +19,7 @@ def test_quick_benchmark_measures_every_tool(tmp_path, build_dir):
     rows = json.loads((tmp_path / "results.json").read_text())
     tools = {row["tool"]: row for row in rows}
     for tool in ("floor (C++ parse + serialize)", "mmdeploy-partition",
+                 "mmdeploy-partition --inputs/--outputs",
                  "Python API (with start)"):
         assert tools[tool]["status"] == "ok" and tools[tool]["median_s"] > 0, tools[tool]
     assert "| chain, 1k nodes |" in result.stdout
@@ -28,3 +29,5 @@ def test_quick_benchmark_measures_every_tool(tmp_path, build_dir):
     api = onnx.load(str(tmp_path / "out/chain1k/api.onnx"))
     assert [n.op_type for n in cli.graph.node] == [n.op_type for n in api.graph.node]
     assert len(cli.graph.node) == 1000
+    names = onnx.load(str(tmp_path / "out/chain1k/cli_names.onnx"))
+    assert [n.op_type for n in names.graph.node] == [n.op_type for n in cli.graph.node]

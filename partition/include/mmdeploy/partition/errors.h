@@ -31,6 +31,14 @@ class MarkerNotFoundError : public PartitionError {
   using PartitionError::PartitionError;
 };
 
+// A tensor name given as a partition input or output (PartitionSpec::inputs,
+// outputs) names no tensor of the main graph. A MarkerNotFoundError, so that
+// every tool reports it like a marker that selects nothing (exit code 4).
+class TensorNotFoundError : public MarkerNotFoundError {
+ public:
+  using MarkerNotFoundError::MarkerNotFoundError;
+};
+
 // A partition output needs a tensor that is neither a partition input, an
 // initializer, nor computable from them (e.g. a graph input the starts do not
 // cover). The message names the uncovered tensors.

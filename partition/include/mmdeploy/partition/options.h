@@ -25,6 +25,18 @@ struct PartitionSpec {
   std::map<std::string, std::string> start_name_map;
   std::map<std::string, std::string> end_name_map;
   DynamicAxes dynamic_axes;  // keys are the final input/output names
+  // Boundaries by tensor name, for any ONNX model (marks optional), as in
+  // onnx.utils.extract_model(path, out, input_names, output_names). Each
+  // names a tensor of the main graph and keeps its name in the partition;
+  // they follow the start/end markers' boundaries (markers first, then these,
+  // each in the given order). An input may be written Polygraphy-style
+  // "name:shape:dtype" to override its shape and element type, e.g.
+  // "x:1x3x224x224:float32", "x:[1,3,h,w]:auto" ("auto" keeps; dims may be
+  // names or '?'); a text that is a tensor of the model is always a name.
+  // With inputs (outputs) given and no start (end) markers, the graph's own
+  // inputs (outputs) are not boundaries.
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
 };
 
 struct PartitionOptions {
