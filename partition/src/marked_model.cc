@@ -74,6 +74,25 @@ void CheckTensorInputsUsed(const std::vector<Boundary>& starts,
       ": remove it from inputs, or choose outputs computed from it");
 }
 
+// The Mark that writes or reads `tensor` (its recorded dtype and shape
+// describe the tensor), or GraphIndex::kNone.
+int MarkOfTensor(const GraphIndex& index, const std::string& tensor) {
+  std::vector<int> nodes = index.Consumers(tensor);
+  if (const int producer = index.Producer(tensor);
+      producer != GraphIndex::kNone) {
+    nodes.insert(nodes.begin(), producer);
+  }
+  for (const int node : nodes) {
+    if (!index.IsMark(node)) continue;
+    for (size_t mark = 0; mark < index.marks().size(); ++mark) {
+      if (index.MarkNode(static_cast<int>(mark)) == node) {
+        return static_cast<int>(mark);
+      }
+    }
+  }
+  return GraphIndex::kNone;
+}
+
 void SetOverride(const InputOverride& override, onnx::ValueInfoProto* input) {
   auto* tensor_type = input->mutable_type()->mutable_tensor_type();
   if (override.elem_type != 0) tensor_type->set_elem_type(override.elem_type);
@@ -199,6 +218,12 @@ onnx::ModelProto MarkedModel::Extract(const PartitionSpec& spec,
     // BuildPartition leaves an empty type where the model declares none.
     if (!boundary.by_name ||
         port->type().value_case() != onnx::TypeProto::VALUE_NOT_SET) {
+      return;
+    }
+    // A tensor entering or leaving a Mark: the mark recorded its type.
+    if (const int mark = MarkOfTensor(index, boundary.tensor);
+        mark != GraphIndex::kNone &&
+        BoundaryType(index, {}, mark, port->mutable_type())) {
       return;
     }
     const auto& types = impl_->InferredTypes();

@@ -121,5 +121,25 @@ TEST(TensorNames, MixWithMarkers) {
   EXPECT_NO_THROW(CheckModel(part));
 }
 
+TEST(TensorNames, UndeclaredTypesComeFromMarksOrInference) {
+  // No value_info: 'r' is typed by the Mark reading it, 's' by inference.
+  auto bare = ParseText(
+      Header() +
+      "bare (float[1, 3, 4, 4] img) => (float[1, 3, 4, 4] out)\n"
+      "{\n"
+      "  r = Relu(img)\n" +
+      MarkNode("m", "r", "f", "output", "r", 0, 0, {1, 3, 4, 4}) +
+      "  s = Sigmoid(m)\n"
+      "  out = Neg(s)\n"
+      "}\n");
+  const MarkedModel model(std::move(bare));
+  const auto part = model.Extract(ByName({"img"}, {"r"}));
+  EXPECT_EQ(Dims(part.graph().output(0)), Names({"1", "3", "4", "4"}));
+  EXPECT_NO_THROW(CheckModel(part));
+  const auto tail = model.Extract(ByName({"s"}, {"out"}));
+  EXPECT_EQ(Dims(tail.graph().input(0)), Names({"1", "3", "4", "4"}));
+  EXPECT_NO_THROW(CheckModel(tail));
+}
+
 }  // namespace
 }  // namespace mmdeploy::partition
