@@ -30,6 +30,35 @@ std::string MappedName(const std::map<std::string, std::string>& name_map,
   return name;
 }
 
+// Every key of a start_name_map/end_name_map must name a boundary.
+void CheckNameMapKeys(const std::map<std::string, std::string>& name_map,
+                      const std::vector<std::string>& mappable,
+                      BoundaryRole role) {
+  const char* map_name = role == BoundaryRole::kStart ? "start_name_map"
+                                                      : "end_name_map";
+  for (const auto& [key, value] : name_map) {
+    if (value.empty()) {
+      throw PartitionError(std::string(map_name) + " maps '" + key +
+                           "' to an empty name; an ONNX tensor needs a "
+                           "name: give a non-empty one");
+    }
+    if (std::find(mappable.begin(), mappable.end(), key) != mappable.end()) {
+      continue;
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < mappable.size(); i += 2) {
+      names.push_back("'" + mappable[i] + "'");
+    }
+    throw PartitionError(
+        std::string(map_name) + " key '" + key +
+        "' names no boundary of the partition; the " +
+        (role == BoundaryRole::kStart ? "inputs" : "outputs") +
+        " its markers select are named " +
+        (names.empty() ? std::string("nothing") : JoinNames(names)) +
+        " (a key is such a name or 'marker:name'): fix or remove the key");
+  }
+}
+
 std::vector<Boundary> GraphBoundaries(const GraphIndex& index,
                                       BoundaryRole role) {
   std::vector<Boundary> boundaries;
@@ -240,6 +269,9 @@ std::vector<Boundary> ResolveBoundaries(
     BoundaryRole role, const std::map<std::string, std::string>& name_map) {
   if (markers.empty()) return GraphBoundaries(index, role);
   std::vector<Boundary> boundaries;
+  // The keys a name map may use for these boundaries ("name" or
+  // "marker:name"); a key matching none of them is an error.
+  std::vector<std::string> mappable;
   for (const auto& text : markers) {
     Marker marker;
     std::string error;
@@ -269,12 +301,15 @@ std::vector<Boundary> ResolveBoundaries(
     }
     for (const int position : selected) {
       const MarkRecord& mark = index.marks()[position];
+      mappable.push_back(mark.name);
+      mappable.push_back(text + ":" + mark.name);
       boundaries.push_back(
           {text, position,
            role == BoundaryRole::kStart ? mark.input : mark.output,
            MappedName(name_map, text, mark.name)});
     }
   }
+  CheckNameMapKeys(name_map, mappable, role);
   return boundaries;
 }
 
@@ -295,6 +330,12 @@ void ApplyOutputNames(const GraphIndex& index,
         "; give exactly one name per output, in this order, or none");
   }
   for (size_t i = 0; i < ends->size(); ++i) {
+    if (output_names[i].empty()) {
+      throw PartitionError(
+          "output_names[" + std::to_string(i) + "] is empty; an ONNX graph "
+          "output needs a name: give a non-empty name (or none at all to keep "
+          "'" + (*ends)[i].name + "')");
+    }
     (*ends)[i].name = output_names[i];
   }
 }

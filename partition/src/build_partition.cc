@@ -1,6 +1,7 @@
 #include "build_partition.h"
 
 #include <filesystem>
+#include <iostream>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -83,6 +84,40 @@ void AddInitializerInput(const onnx::TensorProto& init,
   tensor_type->set_elem_type(init.data_type());
   auto* shape = tensor_type->mutable_shape();
   for (const int64_t dim : init.dims()) shape->add_dim()->set_dim_value(dim);
+}
+
+// Copies the quantization annotations of the tensors the partition holds
+// (under their names in the partition), with the initializers their
+// parameters name; those of tensors it does not hold are dropped.
+void KeepQuantizationAnnotations(const onnx::GraphProto& graph,
+                                 const GraphIndex& index,
+                                 const Renames& renames, const Renames& reads,
+                                 onnx::GraphProto* part) {
+  if (graph.quantization_annotation_size() == 0) return;
+  std::unordered_set<std::string> present;
+  for (const auto& node : part->node()) {
+    for (const auto& name : node.input()) present.insert(name);
+    for (const auto& name : node.output()) present.insert(name);
+  }
+  for (const auto& init : part->initializer()) present.insert(init.name());
+  for (const auto& info : part->input()) present.insert(info.name());
+  for (const auto& info : part->output()) present.insert(info.name());
+  for (const auto& annotation : graph.quantization_annotation()) {
+    std::string name = Lookup(renames, annotation.tensor_name());
+    if (present.count(name) == 0) name = Lookup(reads, annotation.tensor_name());
+    if (present.count(name) == 0) continue;
+    auto* copy = part->add_quantization_annotation();
+    *copy = annotation;
+    copy->set_tensor_name(name);
+    for (const auto& param : annotation.quant_parameter_tensor_names()) {
+      const std::string& tensor = param.value();
+      if (present.count(tensor) != 0) continue;
+      const int init = index.Initializer(tensor);
+      if (init == GraphIndex::kNone) continue;
+      *part->add_initializer() = graph.initializer(init);
+      present.insert(tensor);
+    }
+  }
 }
 
 }  // namespace
@@ -305,6 +340,14 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
     }
   }
 
+  KeepQuantizationAnnotations(graph, index, renames, reads, part);
+  if (model.training_info_size() > 0) {
+    std::cerr << "mmdeploy-mark: warning: the model's training_info ("
+              << model.training_info_size()
+              << " entries) is not kept in partition '" << spec.save_file
+              << "': a partition is an inference graph; train the whole "
+                 "model instead\n";
+  }
   DropUnusedMarkDomain(&out);
   return out;
 }

@@ -164,6 +164,29 @@ std::vector<std::string> SplitNonEmpty(const std::string& text,
   return items;
 }
 
+// Like SplitNonEmpty for markers: a ',' after a backslash does not split
+// (the backslash stays, for the marker parser to read): "a\\,b:input,c:input"
+// -> {"a\\,b:input", "c:input"}.
+std::vector<std::string> SplitMarkers(const std::string& text,
+                                      const std::string& option) {
+  std::vector<std::string> items(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      items.back() += text.substr(i, 2);
+      ++i;
+    } else if (text[i] == ',') {
+      items.emplace_back();
+    } else {
+      items.back() += text[i];
+    }
+  }
+  if (text.empty()) Usage(option + ": empty value");
+  for (const auto& item : items) {
+    if (item.empty()) Usage(option + ": empty item in '" + text + "'");
+  }
+  return items;
+}
+
 // Like SplitNonEmpty, but a ',' inside [...] or (...) does not split:
 // "x:[1,3,h,w]:float32,y" -> {"x:[1,3,h,w]:float32", "y"}.
 std::vector<std::string> SplitTensors(const std::string& text,
@@ -403,12 +426,12 @@ class CommandLine {
     RequireNonEmpty(args_.work_dir, "--work-dir");
     Args args = args_;
     for (const auto& text : raw_.start) {
-      for (auto& marker : SplitNonEmpty(text, "--start")) {
+      for (auto& marker : SplitMarkers(text, "--start")) {
         args.start.push_back(marker);
       }
     }
     for (const auto& text : raw_.end) {
-      for (auto& marker : SplitNonEmpty(text, "--end")) {
+      for (auto& marker : SplitMarkers(text, "--end")) {
         args.end.push_back(marker);
       }
     }

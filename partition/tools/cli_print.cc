@@ -59,7 +59,9 @@ std::string TypeText(const onnx::TypeProto& type) {
 
 std::string CanonicalMarker(const std::string& func, int64_t func_id,
                             const std::string& type) {
-  return func + "[" + std::to_string(func_id) + "]:" + type;
+  // Marker::ToString escapes ',', ':', '[', ']' and '\\' of the name, so
+  // that what is listed can be given back to --start/--end.
+  return Marker{func, func_id, type}.ToString();
 }
 
 }  // namespace

@@ -105,8 +105,11 @@ class MarkInfo:
 
     @property
     def marker(self) -> str:
-        """The canonical marker selecting this mark: ``"func[func_id]:type"``."""
-        return f"{self.func}[{self.func_id}]:{self.type}"
+        """The canonical marker selecting this mark: ``"func[func_id]:type"``,
+        with a backslash before each ``,:[]\\`` of func (``"a\\,b[0]:input"``
+        selects function ``"a,b"``)."""
+        func = "".join("\\" + c if c in "\\,:[]" else c for c in self.func)
+        return f"{func}[{self.func_id}]:{self.type}"
 
 
 def _model_arg(model: Any) -> Union[str, bytes]:

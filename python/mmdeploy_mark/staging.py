@@ -7,6 +7,10 @@ did not exist. The staging directory sits in the work dir's parent so that
 publishing is a rename on one filesystem, never a copy. An output outside the
 work dir (``external``) is written beside its destination and renamed onto it
 by the same publish.
+
+Staging names carry the process id (``.<name>.staging-<pid>-<random>``), so
+that what a killed run (SIGKILL) left behind is recognised and removed by the
+next run that stages beside it: entries of processes that no longer exist.
 """
 from __future__ import annotations
 
@@ -20,6 +24,42 @@ from typing import List, Optional, Tuple
 # Files a run of the tools may have written: what a reused work dir is
 # checked for (other files are the user's and are left alone).
 OUTPUT_SUFFIXES = (".onnx", ".data", ".svg", ".json", ".html", ".h5")
+
+
+def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(directory: Path, name: str) -> None:
+    """Removes ``.<name>.staging-<pid>-*`` entries of ``directory`` whose
+    process is gone (left by a killed run); never follows symlinks."""
+    prefix = f".{name}.staging-"
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid, sep, _ = entry.name[len(prefix):].partition("-")
+        if not sep or not pid.isdigit() or int(pid) == os.getpid() or \
+                _process_exists(int(pid)):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            elif entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 class StagedOutputs:
@@ -38,15 +78,24 @@ class StagedOutputs:
                 f"directory (it is created if missing)")
         self.dir: Optional[Path] = None
         self.published: List[Path] = []
+        # Directories __enter__ created, removed again by a failed run.
+        self._created: List[Path] = []
         # (temporary file, destination) of outputs outside the work dir.
         self._external: List[Tuple[Path, Path]] = []
 
     def __enter__(self) -> "StagedOutputs":
         parent = self.work_dir.resolve().parent
-        if not parent.is_dir():
-            parent.mkdir(parents=True)
-        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.work_dir.name}.staging-",
-                                         dir=parent))
+        missing = []
+        at = parent
+        while not at.exists() and at != at.parent:
+            missing.append(at)
+            at = at.parent
+        for directory in reversed(missing):
+            directory.mkdir()
+            self._created.append(directory)
+        remove_stale_staging(parent, self.work_dir.name)
+        self.dir = Path(tempfile.mkdtemp(
+            prefix=f".{self.work_dir.name}.staging-{os.getpid()}-", dir=parent))
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -56,6 +105,13 @@ class StagedOutputs:
         for temp, _ in self._external:
             temp.unlink(missing_ok=True)
         self._external = []
+        if not self.published:
+            for directory in reversed(self._created):
+                try:
+                    directory.rmdir()  # only while empty
+                except OSError:
+                    break
+        self._created = []
 
     def path(self, name: str) -> str:
         """Where to write the output that will be ``work_dir/name``."""
@@ -68,7 +124,9 @@ class StagedOutputs:
         onto it by publish() and removed if the run fails."""
         assert self.dir is not None, "use StagedOutputs as a context manager"
         destination = Path(target)
-        temp = destination.parent / f".{destination.name}.staging-{secrets.token_hex(4)}"
+        remove_stale_staging(destination.parent, destination.name)
+        temp = destination.parent / \
+            f".{destination.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
         self._external.append((temp, destination))
         return str(temp)
 

@@ -462,3 +462,118 @@ def test_failed_run_creates_no_directories(tmp_path):
     result = cli(src, "--config", config, "--work-dir", work)
     assert result.returncode == EXIT_WRITE, result.stderr
     assert listing(work) == ["afile"]
+
+
+# --- Names ---------------------------------------------------------------------
+
+def test_empty_output_name_is_an_error(tmp_path):
+    src = good_model(tmp_path)
+    with pytest.raises(P.PartitionError, match=r"output_names\[0\] is empty"):
+        P.extract_partition(str(src), "net:input", "net:output", output_names=[""])
+
+
+@pytest.mark.parametrize("argument", ["start_name_map", "end_name_map"])
+def test_name_map_key_matching_nothing_names_the_available_names(tmp_path, argument):
+    src = good_model(tmp_path)
+    with pytest.raises(P.PartitionError) as error:
+        P.extract_partition(str(src), "net:input", "net:output", **{argument: {"nope": "z"}})
+    message = str(error.value)
+    assert f"{argument} key 'nope'" in message
+    assert ("'x'" if argument == "start_name_map" else "'y'") in message
+    # A matching key still renames.
+    part = P.extract_partition(str(src), "net:input", "net:output",
+                               end_name_map={"y": "renamed"})
+    assert [o.name for o in part.graph.output] == ["renamed"]
+
+
+@pytest.mark.parametrize("func,escaped", [("a,b", r"a\,b"), ("x[y", r"x\[y"),
+                                          ("p:q", r"p\:q")])
+def test_any_func_name_can_be_selected(tmp_path, func, escaped):
+    nodes = base_nodes()
+    nodes[0] = mark("x", "x_m", func, "input")
+    nodes[2] = mark("h", "h_m", func, "output")
+    src = save(base_model(nodes), tmp_path / "odd.onnx")
+    listed = cli(src, "--list")
+    assert listed.returncode == 0 and f"{escaped}[0]:input" in listed.stdout, listed.stdout
+    marks = P.list_marks(str(src))
+    assert marks[0].func == func and marks[0].marker == f"{escaped}[0]:input"
+    out = tmp_path / "part.onnx"
+    # Several markers in one option: the escaped ',' does not split.
+    result = cli(src, "--start", f"{escaped}:input", "--end", f"{escaped}:output,net:output",
+                 "-o", out)
+    assert result.returncode == 0, result.stderr
+    onnx.checker.check_model(str(out), full_check=True)
+    part = P.extract_partition(str(src), f"{escaped}:input", f"{escaped}:output")
+    assert [n.op_type for n in part.graph.node] == ["MatMul"]
+    # Unescaped, the name is reported clearly.
+    if func != "a,b":
+        with pytest.raises(P.MarkerNotFoundError, match="write"):
+            P.extract_partition(str(src), f"{func}:input", f"{escaped}:output")
+
+
+# --- Metadata ------------------------------------------------------------------
+
+def annotated_model():
+    model = base_model()
+    scale = numpy_helper.from_array(np.array(0.5, np.float32), "h_scale")
+    model.graph.initializer.append(scale)
+    for tensor in ("h", "y_pre"):
+        annotation = model.graph.quantization_annotation.add()
+        annotation.tensor_name = tensor
+        entry = annotation.quant_parameter_tensor_names.add()
+        entry.key, entry.value = "SCALE_TENSOR", "h_scale"
+    model.training_info.add().algorithm.CopyFrom(model.graph)
+    return model
+
+
+def test_quantization_annotations_of_kept_tensors_are_kept(tmp_path):
+    src = save(annotated_model(), tmp_path / "q.onnx")
+    out = tmp_path / "part.onnx"
+    result = cli(src, "--start", "net:input", "--end", "body:output", "-o", out)
+    assert result.returncode == 0, result.stderr
+    part = onnx.load(str(out))
+    assert [a.tensor_name for a in part.graph.quantization_annotation] == ["h"]
+    assert "h_scale" in [i.name for i in part.graph.initializer]
+    onnx.checker.check_model(part, full_check=True)
+
+
+def test_dropped_training_info_is_reported(tmp_path):
+    src = save(annotated_model(), tmp_path / "q.onnx")
+    result = cli(src, "--start", "net:input", "--end", "net:output", "-o", tmp_path / "p.onnx")
+    assert result.returncode == 0, result.stderr
+    assert "training_info" in result.stderr and "warning" in result.stderr
+    assert len(onnx.load(str(tmp_path / "p.onnx")).training_info) == 0
+
+
+# --- torch2onnx's staging ------------------------------------------------------
+
+def test_stale_staging_of_killed_runs_is_removed(tmp_path):
+    from mmdeploy_mark.staging import StagedOutputs
+    pid = dead_pid()
+    stale_dir = tmp_path / f".work.staging-{pid}-abc123"
+    stale_dir.mkdir()
+    (stale_dir / "end2end.onnx").write_bytes(b"partial")
+    stale_file = tmp_path / f".out.onnx.staging-{pid}-0a1b"
+    stale_file.write_bytes(b"partial")
+    live = tmp_path / f".work.staging-{os.getpid()}-keep"
+    live.mkdir()
+    unrelated = tmp_path / f".other.staging-{pid}-x"
+    unrelated.mkdir()
+    with StagedOutputs(str(tmp_path / "work")) as staged:
+        (tmp_path / "work").mkdir()
+        pathlib.Path(staged.path("a.onnx")).write_bytes(b"a")
+        pathlib.Path(staged.external(str(tmp_path / "out.onnx"))).write_bytes(b"b")
+        staged.publish()
+    assert not stale_dir.exists() and not stale_file.exists()
+    assert live.exists() and unrelated.exists()
+    assert (tmp_path / "work" / "a.onnx").read_bytes() == b"a"
+    assert (tmp_path / "out.onnx").read_bytes() == b"b"
+
+
+def test_failed_staging_creates_no_directories(tmp_path):
+    from mmdeploy_mark.staging import StagedOutputs
+    with pytest.raises(RuntimeError):
+        with StagedOutputs(str(tmp_path / "a" / "b" / "work")) as staged:
+            pathlib.Path(staged.path("x.onnx")).write_bytes(b"x")
+            raise RuntimeError("the run fails")
+    assert listing(tmp_path) == []

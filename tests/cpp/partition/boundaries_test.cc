@@ -56,11 +56,26 @@ TEST(ResolveBoundaries, NameMapByNameThenByMarkerAndName) {
   const GraphIndex index(model.graph());
   const std::map<std::string, std::string> name_map = {
       {"pred_maps.0", "p0"},
-      {"head:input:pred_maps.1", "p1"},
-      {"head[0]:input:pred_maps.2", "not used: marker as written differs"}};
+      {"head:input:pred_maps.1", "p1"}};
   const auto starts =
       ResolveBoundaries(index, {"head:input"}, BoundaryRole::kStart, name_map);
   EXPECT_EQ(NamesOf(starts), Names({"p0", "p1", "pred_maps.2"}));
+}
+
+TEST(ResolveBoundaries, NameMapKeyMatchingNothingIsAnError) {
+  const auto model = ThreeMaps();
+  const GraphIndex index(model.graph());
+  // The marker as written differs ("head:input" was given).
+  const std::map<std::string, std::string> name_map = {
+      {"head[0]:input:pred_maps.2", "p2"}};
+  EXPECT_THROW_WITH(
+      ResolveBoundaries(index, {"head:input"}, BoundaryRole::kStart, name_map),
+      PartitionError, "start_name_map key 'head[0]:input:pred_maps.2'",
+      "'pred_maps.0', 'pred_maps.1', 'pred_maps.2'");
+  EXPECT_THROW_WITH(
+      ResolveBoundaries(index, {"head:input"}, BoundaryRole::kEnd,
+                        {{"pred_maps.0", ""}}),
+      PartitionError, "end_name_map maps 'pred_maps.0' to an empty name");
 }
 
 TEST(ResolveBoundaries, NoMarkersMeansGraphInputsOrOutputs) {

@@ -61,5 +61,27 @@ TEST(ShortMarkerString, OmitsFuncIdZero) {
   EXPECT_EQ(ShortMarkerString("f", 2, "output"), "f[2]:output");
 }
 
+TEST(ParseMarker, BackslashEscapesSpecialCharactersOfTheFuncName) {
+  EXPECT_EQ(ParseMarker(R"(a\,b:input)").func, "a,b");
+  EXPECT_EQ(ParseMarker(R"(x\[y:input)").func, "x[y");
+  const Marker marker = ParseMarker(R"(ns\:f\]\\[2]:output)");
+  EXPECT_EQ(marker.func, R"(ns:f]\)");
+  EXPECT_EQ(marker.func_id, 2);
+  EXPECT_EQ(marker.ToString(), R"(ns\:f\]\\[2]:output)");
+  EXPECT_THROW_WITH(ParseMarker("f:input\\"), MarkerNotFoundError,
+                    "a '\\' ends the marker");
+  EXPECT_THROW_WITH(ParseMarker("f[1\\]:input"), MarkerNotFoundError,
+                    "'[' must be closed");
+}
+
+TEST(ShortMarkerString, EscapesTheFuncName) {
+  EXPECT_EQ(ShortMarkerString("a,b", 0, "input"), R"(a\,b:input)");
+  EXPECT_EQ(ShortMarkerString("x[y", 1, "output"), R"(x\[y[1]:output)");
+  for (const char* func : {"a,b", "x[y", "p:q", "]", "\\", "a\\,"}) {
+    SCOPED_TRACE(func);
+    EXPECT_EQ(ParseMarker(ShortMarkerString(func, 3, "input")).func, func);
+  }
+}
+
 }  // namespace
 }  // namespace mmdeploy::partition
