@@ -4,18 +4,27 @@
 # each platform's virtual environment.
 #
 #   bash scripts/test.sh [--platform debian|torch2|all]   (default: all)
+#   bash scripts/test.sh --sanitize
+#
+# --sanitize builds the partition pass's GoogleTest suites and the
+# mmdeploy-partition CLI with AddressSanitizer + UndefinedBehaviorSanitizer
+# (build/sanitize, -DMMDEPLOY_MARK_SANITIZE=ON), runs the suites, then the
+# hostile-input tests (tests/python/test_hostile.py) with that CLI; any
+# sanitizer report fails the run.
 #
 # Extra arguments after -- go to pytest (e.g. -- -k partition -x).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PLATFORM="all"
 PYTEST_ARGS=()
+SANITIZE=0
 while (($#)); do
   case "$1" in
     --platform) PLATFORM="${2:?--platform needs debian, torch2 or all}"; shift 2 ;;
     --platform=*) PLATFORM="${1#*=}"; shift ;;
+    --sanitize) SANITIZE=1; shift ;;
     --) shift; PYTEST_ARGS=("$@"); break ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -24,6 +33,28 @@ case "$PLATFORM" in
   debian|torch2) PLATFORMS=("$PLATFORM") ;;
   *) echo "test.sh: --platform must be debian, torch2 or all" >&2; exit 2 ;;
 esac
+
+if ((SANITIZE)); then
+  dir="$ROOT/build/sanitize"
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMMDEPLOY_MARK_SANITIZE=ON -DMMDEPLOY_MARK_BUILD_EXAMPLES=OFF \
+    -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
+  mapfile -t tests < <(ninja -C "$dir" -t targets all |
+    sed -n 's/^\(tests\/cpp\/partition_[a-z_]*_test\): .*/\1/p')
+  ninja -C "$dir" -j 2 "${tests[@]}" partition/tools/mmdeploy-partition
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  status=0
+  for test in "${tests[@]}"; do
+    echo "[test] [sanitize] $test"
+    "$dir/$test" --gtest_brief=1 || status=1
+  done
+  echo "[test] [sanitize] tests/python/test_hostile.py with the sanitized CLI"
+  (cd "$ROOT" && MMDEPLOY_MARK_PARTITION_EXE="$dir/partition/tools/mmdeploy-partition" \
+    "$ROOT/.venv/bin/python" -m pytest -q -p no:cacheprovider \
+    tests/python/test_hostile.py "${PYTEST_ARGS[@]}") || status=1
+  exit $status
+fi
 
 bash "$ROOT/scripts/setup.sh" --platform "$PLATFORM"
 

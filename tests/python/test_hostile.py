@@ -16,7 +16,9 @@ from onnx import TensorProto, helper, numpy_helper
 from mmdeploy_mark import partition as P
 from mmdeploy_mark.exit_codes import EXIT_INPUT
 
-EXE = pathlib.Path(sys.executable).parent / "mmdeploy-partition"
+# The installed CLI, or another build of it (scripts/test.sh --sanitize).
+EXE = pathlib.Path(os.environ.get("MMDEPLOY_MARK_PARTITION_EXE",
+                                  pathlib.Path(sys.executable).parent / "mmdeploy-partition"))
 SIZE = 4
 
 
