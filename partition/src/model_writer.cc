@@ -192,7 +192,10 @@ std::vector<Piece> Plan(const onnx::ModelProto& model,
   wire::Field field;
   uint64_t data_offset = 0;
   while (reader.Next(&field, what)) {
-    if (field.number != wire::kModelGraph) {
+    // A field of the graph's number but another wire type is an unknown
+    // field protobuf kept from a hostile input: passed through as it is.
+    if (field.number != wire::kModelGraph ||
+        field.wire_type != wire::kLengthDelimited) {
       pieces.back().bytes += raw(field);
       continue;
     }
@@ -205,10 +208,16 @@ std::vector<Piece> Plan(const onnx::ModelProto& model,
     wire::Field graph_field;
     int index = 0;
     while (graph_reader.Next(&graph_field, what)) {
-      if (graph_field.number != wire::kGraphInitializer) {
+      if (graph_field.number != wire::kGraphInitializer ||
+          graph_field.wire_type != wire::kLengthDelimited) {
         graph.back().bytes += raw(graph_field);
         graph_size += graph_field.end - graph_field.start;
         continue;
+      }
+      if (index >= model.graph().initializer_size()) {
+        throw PartitionError(
+            "internal error: the serialized model has more initializers than "
+            "the model; please report this with the input model");
       }
       const auto ref = DataRefOf(model.graph().initializer(index++));
       if (!ref) {

@@ -579,3 +579,22 @@ def test_failed_staging_creates_no_directories(tmp_path):
             pathlib.Path(staged.path("x.onnx")).write_bytes(b"x")
             raise RuntimeError("the run fails")
     assert listing(tmp_path) == []
+
+
+# --- Fuzzer findings -------------------------------------------------------------
+
+REGRESSIONS = sorted((pathlib.Path(__file__).resolve().parents[1] / "fuzz" / "regressions")
+                     .glob("*/*"))
+
+
+@pytest.mark.parametrize("found", REGRESSIONS, ids=[f"{p.parent.name}-{p.name[:16]}"
+                                                    for p in REGRESSIONS])
+def test_fuzzer_findings_end_in_an_error_or_a_model(tmp_path, found):
+    """Each input the fuzzers crashed on (tests/fuzz/regressions), read as a
+    model: every entry point reports an error or succeeds, never crashes."""
+    src = tmp_path / "found.onnx"
+    src.write_bytes(found.read_bytes())
+    for args in (["--list"], ["--strip", "-o", tmp_path / "s.onnx"],
+                 ["--start", "net:input", "--end", "net:output", "-o", tmp_path / "p.onnx"]):
+        result = cli(src, *args)
+        assert result.returncode in (0, 3, 4, 5, 6), (args, result.returncode, result.stderr)
