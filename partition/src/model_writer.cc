@@ -251,16 +251,9 @@ std::vector<Piece> Plan(const onnx::ModelProto& model,
         graph.push_back({});
         graph_size += head.size() + ref->length;
       } else {
-        std::string entry;
-        auto add = [&tensor](const std::string& key, const std::string& value) {
-          std::string kv;
-          wire::AppendBytesField(wire::kEntryKey, key, &kv);
-          wire::AppendBytesField(wire::kEntryValue, value, &kv);
-          wire::AppendBytesField(wire::kTensorExternalData, kv, &tensor);
-        };
-        add("location", data.location);
-        add("offset", std::to_string(data_offset));
-        add("length", std::to_string(ref->length));
+        AppendExternalDataEntry("location", data.location, &tensor);
+        AppendExternalDataEntry("offset", std::to_string(data_offset), &tensor);
+        AppendExternalDataEntry("length", std::to_string(ref->length), &tensor);
         wire::AppendTag(wire::kTensorDataLocation, wire::kVarint, &tensor);
         wire::AppendVarint(onnx::TensorProto::EXTERNAL, &tensor);
         std::string head;

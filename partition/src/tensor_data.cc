@@ -16,15 +16,15 @@ bool ParseUint(const std::string& text, uint64_t* value) {
   return ec == std::errc() && ptr == end && !text.empty();
 }
 
-void AppendEntry(const std::string& key, const std::string& value,
-                 std::string* out) {
+}  // namespace
+
+void AppendExternalDataEntry(const std::string& key, const std::string& value,
+                             std::string* out) {
   std::string entry;
   wire::AppendBytesField(wire::kEntryKey, key, &entry);
   wire::AppendBytesField(wire::kEntryValue, value, &entry);
   wire::AppendBytesField(wire::kTensorExternalData, entry, out);
 }
-
-}  // namespace
 
 std::optional<TensorDataRef> DataRefOf(const onnx::TensorProto& tensor) {
   if (tensor.data_location() != onnx::TensorProto::EXTERNAL) {
@@ -64,11 +64,11 @@ void SetDataRef(const TensorDataRef& ref, onnx::TensorProto* tensor) {
 }
 
 void AppendDataRefFields(const TensorDataRef& ref, std::string* out) {
-  AppendEntry("location", ref.path, out);
-  AppendEntry("offset", std::to_string(ref.offset), out);
-  AppendEntry("length", std::to_string(ref.length), out);
-  AppendEntry(kOriginKey, ref.from_model_file ? kFromModelFile : kFromDataFile,
-              out);
+  AppendExternalDataEntry("location", ref.path, out);
+  AppendExternalDataEntry("offset", std::to_string(ref.offset), out);
+  AppendExternalDataEntry("length", std::to_string(ref.length), out);
+  AppendExternalDataEntry(
+      kOriginKey, ref.from_model_file ? kFromModelFile : kFromDataFile, out);
   wire::AppendTag(wire::kTensorDataLocation, wire::kVarint, out);
   wire::AppendVarint(onnx::TensorProto::EXTERNAL, out);
 }

@@ -39,6 +39,11 @@ void SetDataRef(const TensorDataRef& ref, onnx::TensorProto* tensor);
 // data_location), to append to a serialized TensorProto.
 void AppendDataRefFields(const TensorDataRef& ref, std::string* out);
 
+// The wire encoding of one external_data entry (key, value) of a
+// TensorProto, appended to a serialized TensorProto.
+void AppendExternalDataEntry(const std::string& key, const std::string& value,
+                             std::string* out);
+
 // The key of the external_data entry that marks a loader's reference.
 inline constexpr char kOriginKey[] = "mmdeploy.origin";
 
