@@ -28,48 +28,21 @@ from .rewriter import RewriterContext
 from .scope import observing_marks
 from .staging import StagedOutputs, earlier_outputs
 from .export import export
+from .preprocess import MissingDependencyError, UnreadableInputError, make_input
+
+__all__ = ["EnvironmentError_", "UnreadableInputError", "VerificationError", "make_input",
+           "torch2onnx", "verify"]
 
 LOG = logging.getLogger("mmdeploy_mark")
 MARKED_SUFFIX = ".marked.onnx"
 
 
-class EnvironmentError_(RuntimeError):
-    """Something the run needs is missing from this machine (a device)."""
-
-
-class UnreadableInputError(ValueError):
-    """An input file exists but cannot be read as what it should be."""
+# The names torch2onnx's callers catch; the rules live in preprocess.py.
+EnvironmentError_ = MissingDependencyError
 
 
 class VerificationError(RuntimeError):
     """A partition or the full model does not reproduce PyTorch."""
-
-
-def make_input(img: str, shape_hw: Tuple[int, int], device: str) -> torch.Tensor:
-    """The export input: ``'random'`` (seeded) or an image file (RGB, resized).
-
-    Raises:
-        FileNotFoundError: the image does not exist.
-        ValueError: the image cannot be read.
-    """
-    height, width = shape_hw
-    if img == "random":
-        generator = torch.Generator().manual_seed(0)
-        return torch.rand(1, 3, height, width, generator=generator).to(device)
-    path = Path(img)
-    if not path.is_file():
-        raise FileNotFoundError(f"image '{img}' does not exist (or pass 'random')")
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise EnvironmentError_("reading images needs Pillow (pip install pillow, or "
-                                "apt-get install python3-pil); or pass 'random'") from e
-    try:
-        image = Image.open(path).convert("RGB").resize((width, height))
-    except OSError as e:
-        raise UnreadableInputError(f"cannot read image '{img}': {e}") from e
-    array = np.asarray(image, dtype=np.float32).transpose(2, 0, 1)[None] / 255.0
-    return torch.from_numpy(array).to(device)
 
 
 def _with_apply_marks(deploy_cfg: Dict[str, Any], apply_marks: bool) -> Dict[str, Any]:
@@ -335,7 +308,9 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
     """
     from .calibration.request import CalibrationRequest
     from .custom_imports import import_custom_modules
+    from .checkpoints import resolve_checkpoint
     from .models.builder import build_model
+    from .models.openmmlab import image_preprocess
 
     timings: Dict[str, float] = {}
     _check_device(device)
@@ -354,8 +329,10 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
         partition_cfgs = deploy.partition.partitions if cut else []
         shape = deploy.onnx.input_shape or model_cfg.get("img_scale") or (608, 608)
         width, height = int(shape[0]), int(shape[1])
-        model = build_model(model_cfg, checkpoint=checkpoint, device=device)
-        inputs = make_input(img, (height, width), device)
+        local_checkpoint = resolve_checkpoint(checkpoint)
+        model = build_model(model_cfg, checkpoint=local_checkpoint, device=device)
+        preprocess = image_preprocess(model_cfg)
+        inputs = make_input(img, (height, width), device, preprocess)
         _check_output_names(model, deploy, inputs, with_marks)
 
     save_file = deploy.onnx.save_file
@@ -381,6 +358,7 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
         summary: Dict[str, Any] = {
             "command": command, "deploy_cfg": str(deploy_cfg_path),
             "model_cfg": str(model_cfg_path), "checkpoint": checkpoint,
+            "checkpoint_file": local_checkpoint,
             "input_shape": list(inputs.shape), "torch_version": torch.__version__,
             "exporter": used["exporter"], "opset_version": used["opset_version"],
             "full_model": _describe(full_path, save_file),
@@ -394,7 +372,8 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
         calibration = None
         if calib is not None:
             with _stage("calibrate", timings):
-                calibration = calib.run(model, deploy, inputs.shape, device, staged, work_dir,
+                calibration = calib.run(model, deploy, inputs.shape, device, preprocess,
+                                        staged, work_dir,
                                         partition_cfgs, files, keep_references=verify_outputs)
             summary["calibration"] = dict(calibration.summary(), file=calib.file,
                                           source=calib.describe_source())

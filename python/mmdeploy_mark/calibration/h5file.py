@@ -30,7 +30,7 @@ def require_h5py():
     try:
         import h5py
     except ImportError as e:
-        from ..pipeline import EnvironmentError_
+        from ..preprocess import MissingDependencyError as EnvironmentError_
 
         raise EnvironmentError_(
             f"calibration data is written with h5py, which this Python cannot import "

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 import torch
 
 from ..deploy_config import DeployConfig
+from ..preprocess import ImagePreprocess
 from ..staging import StagedOutputs
 from .capture import CalibrationResult, run_calibration
 from .h5file import CalibFileWriter, require_h5py
@@ -86,14 +87,17 @@ class CalibrationRequest:
             return f"{len(self.images)} image(s) from {self.images[0].parent}"
         return f"{self.samples} random input(s), seed 0"
 
-    def sample_iter(self, shape: Sequence[int], device: str) -> Iterator[torch.Tensor]:
-        """The samples, each shaped as the export input ``shape`` (NCHW)."""
+    def sample_iter(self, shape: Sequence[int], device: str,
+                    preprocess: Optional[ImagePreprocess] = None) -> Iterator[torch.Tensor]:
+        """The samples, each shaped as the export input ``shape`` (NCHW);
+        images go through ``preprocess`` as the export input does."""
         if self.images is not None:
-            return image_samples(self.images, shape[-2:], device)
+            return image_samples(self.images, shape[-2:], device, preprocess)
         return random_samples(int(self.samples), shape, device)
 
     def run(self, model: torch.nn.Module, deploy: DeployConfig, shape: Sequence[int],
-            device: str, staged: StagedOutputs, work_dir: str,
+            device: str, preprocess: Optional[ImagePreprocess], staged: StagedOutputs,
+            work_dir: str,
             partition_cfgs: Sequence[Dict[str, Any]], partition_files: Sequence[str],
             keep_references: bool) -> CalibrationResult:
         """Captures and writes the file where ``staged`` publishes it from,
@@ -106,7 +110,8 @@ class CalibrationRequest:
             destination = staged.external(self.file)
         expected = [_graph_inputs(f) for f in partition_files] if partition_files else None
         with CalibFileWriter(destination) as writer:
-            result = run_calibration(model, deploy, self.sample_iter(shape, device), writer,
+            samples = self.sample_iter(shape, device, preprocess)
+            result = run_calibration(model, deploy, samples, writer,
                                      partition_cfgs, expected_inputs=expected,
                                      keep_references=keep_references)
             writer.commit()

@@ -3,11 +3,11 @@ random tensors, each shaped exactly as the export input."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import torch
 
-from ..pipeline import make_input
+from ..preprocess import ImagePreprocess, make_input
 from .errors import CalibrationInputError
 
 # What --calib-images takes from its directory; other files are skipped.
@@ -35,12 +35,13 @@ def image_files(directory: str) -> List[Path]:
     return files
 
 
-def image_samples(files: Sequence[Path], shape_hw: Sequence[int],
-                  device: str) -> Iterator[torch.Tensor]:
+def image_samples(files: Sequence[Path], shape_hw: Sequence[int], device: str,
+                  preprocess: Optional[ImagePreprocess] = None) -> Iterator[torch.Tensor]:
     """Each image preprocessed as the export input (make_input), one at a time."""
     for path in files:
         try:
-            yield make_input(str(path), (int(shape_hw[0]), int(shape_hw[1])), device)
+            yield make_input(str(path), (int(shape_hw[0]), int(shape_hw[1])), device,
+                             preprocess)
         except ValueError as e:
             raise CalibrationInputError(f"calibration image: {e}") from e
 

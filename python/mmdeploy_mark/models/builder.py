@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..config import Config, load_config
+from .openmmlab import build_openmmlab_model, openmmlab_scope
 
 __all__ = ["build_model", "import_object", "load_checkpoint"]
 
@@ -176,15 +177,22 @@ def build_model(model_cfg: ModelConfig,
         TypeError: the type is not callable, its arguments are wrong, or it
             does not build an ``nn.Module``.
     """
-    model_dict, where = _model_dict(model_cfg)
+    cfg = load_config(model_cfg)
+    scope = openmmlab_scope(cfg)
+    if scope is not None:
+        return _finish(_seeded(lambda: build_openmmlab_model(cfg, scope), device),
+                       checkpoint, device)
+    model_dict, where = _model_dict(cfg)
     type_name = model_dict.pop("type")
     if isinstance(type_name, str) and "." not in type_name:
-        # There is no registry of short names: the library bundles no models.
+        # A registry name needs the codebase's scope (openmmlab.py); without
+        # one there is no registry to look it up in.
         raise ValueError(f"{where}: model.type {type_name!r} names no module; "
                          f"give the dotted path of the class or factory, e.g. "
                          f"'my_project.models.{type_name}' (and import its "
                          f"package through custom_imports if it is not "
-                         f"installed)")
+                         f"installed), or, for an OpenMMLab registry name, set "
+                         f"default_scope (e.g. default_scope='mmdet')")
     if isinstance(type_name, str):
         factory = import_object(type_name, what="model type", where=where)
     elif callable(type_name):
@@ -194,19 +202,34 @@ def build_model(model_cfg: ModelConfig,
                         f"got {type_name!r}")
     if not callable(factory):
         raise TypeError(f"{where}: model.type {type_name!r} is not callable")
+
+    def construct() -> Any:
+        try:
+            return factory(**model_dict)
+        except TypeError as e:
+            raise TypeError(f"{where}: building {type_name!r} with "
+                            f"{sorted(model_dict)} failed: {e}") from e
+
+    model = _seeded(construct, device)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{where}: model.type {type_name!r} built a "
+                        f"{type(model).__name__}, not a torch.nn.Module")
+    return _finish(model, checkpoint, device)
+
+
+def _seeded(construct: Callable[[], Any], device: Union[str, torch.device]) -> Any:
+    """Runs ``construct`` with the RNG seeded with 0, leaving the caller's
+    RNG state as it was (random weights that repeat from run to run)."""
     devices = []
     if torch.device(device).type == "cuda":
         devices = [torch.device(device).index or 0]
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(0)
-        try:
-            model = factory(**model_dict)
-        except TypeError as e:
-            raise TypeError(f"{where}: building {type_name!r} with "
-                            f"{sorted(model_dict)} failed: {e}") from e
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{where}: model.type {type_name!r} built a "
-                        f"{type(model).__name__}, not a torch.nn.Module")
+        return construct()
+
+
+def _finish(model: nn.Module, checkpoint: Optional[Union[str, "os.PathLike[str]"]],
+            device: Union[str, torch.device]) -> nn.Module:
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, device=device)
     return model.to(device).eval()

@@ -48,10 +48,15 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("deploy_cfg", help="deploy config, e.g. configs/mmdet/detection/"
                         "yolov3_partition_onnxruntime_static.py")
-    parser.add_argument("model_cfg", help="model config, e.g. "
-                        "examples/yolov3/configs/yolov3_d53_tiny.py")
-    parser.add_argument("checkpoint", help="state_dict checkpoint (.pth), or 'none' for "
-                        "random weights")
+    parser.add_argument("model_cfg", help="model config: one whose model.type is a dotted "
+                        "Python path (e.g. examples/yolov3/configs/yolov3_d53_tiny.py), or an "
+                        "OpenMMLab config (registry names, default_scope; e.g. mmdet's "
+                        "configs/yolo/yolov3_d53_8xb8-ms-608-273e_coco.py), built through its "
+                        "codebase when that is installed")
+    parser.add_argument("checkpoint", help="state_dict checkpoint (.pth; a file, or an "
+                        "http(s) URL downloaded once into torch.hub's cache and checked "
+                        "against the hash prefix its name carries), or 'none' for random "
+                        "weights")
     parser.add_argument("img", help="image file used as the export input, or 'random'")
     parser.add_argument("--work-dir", default="work-dirs/torch2onnx",
                         help="output directory, created if missing (default: %(default)s)")
@@ -109,6 +114,7 @@ def _error(message: str, code: int) -> int:
 def _run(args, command: str) -> int:
     import mmdeploy_mark
     from mmdeploy_mark.calibration import CalibrationError, CalibrationInputError
+    from mmdeploy_mark.checkpoints import CheckpointDownloadError, is_url
     from mmdeploy_mark.pipeline import (EnvironmentError_, UnreadableInputError,
                                         VerificationError, torch2onnx)
 
@@ -116,7 +122,7 @@ def _run(args, command: str) -> int:
         if not Path(path).is_file():
             return _error(f"config '{path}' does not exist", EXIT_INPUT)
     checkpoint = None if args.checkpoint.lower() == "none" else args.checkpoint
-    if checkpoint and not Path(checkpoint).is_file():
+    if checkpoint and not is_url(checkpoint) and not Path(checkpoint).is_file():
         return _error(f"checkpoint '{checkpoint}' does not exist (pass 'none' for random "
                       f"weights)", EXIT_INPUT)
     try:
@@ -140,7 +146,7 @@ def _run(args, command: str) -> int:
         return _error(str(e), EXIT_MARKER)
     except mmdeploy_mark.PartitionError as e:
         return _error(str(e), EXIT_PARTITION)
-    except EnvironmentError_ as e:
+    except (EnvironmentError_, CheckpointDownloadError) as e:
         return _error(str(e), EXIT_ENVIRONMENT)
     except (ValueError, TypeError, SyntaxError, ImportError, KeyError) as e:
         LOG.debug("details", exc_info=True)
