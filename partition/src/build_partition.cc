@@ -243,6 +243,31 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
   for (const auto& [from, to] : renames) check_clash(from, to);
   for (const auto& identity : identities) check_clash("", identity.second);
 
+  // A kept node may also produce a tensor the partition takes as an input:
+  // a Split kept for its other outputs, cut at one of them. The input
+  // supplies that value; the node's own output gets a name nothing reads,
+  // so that every tensor of the partition keeps one definition.
+  //   before:  (a, b) = Split(x)      inputs x, b     outputs Add(a, b)
+  //   after:   (a, b_unused) = Split(x);  out = Add(a, b)
+  Renames unused_outputs;
+  std::unordered_set<std::string> taken = existing;
+  for (const auto& [from, to] : renames) taken.insert(to);
+  for (const auto& identity : identities) taken.insert(identity.second);
+  for (const int node : collection.nodes) {
+    if (index.IsMark(node)) continue;
+    for (const auto& output : graph.node(node).output()) {
+      if (output.empty() || collection.used_inputs.count(output) == 0) {
+        continue;
+      }
+      std::string name = output + "_unused";
+      for (int n = 1; taken.count(name) != 0; ++n) {
+        name = output + "_unused_" + std::to_string(n);
+      }
+      taken.insert(name);
+      unused_outputs.emplace(output, std::move(name));
+    }
+  }
+
   Renames reads = renames;
   for (const auto& entry : mark_input) {
     reads[entry.first] = Lookup(renames, mark_source(entry.first));
@@ -259,7 +284,9 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
     *copy = graph.node(node);
     for (auto& input : *copy->mutable_input()) input = Lookup(reads, input);
     for (auto& output : *copy->mutable_output()) {
-      output = Lookup(renames, output);
+      const auto unused = unused_outputs.find(output);
+      output = unused != unused_outputs.end() ? unused->second
+                                              : Lookup(renames, output);
     }
     for (auto& attr : *copy->mutable_attribute()) {
       auto fix_body = [&](onnx::GraphProto* body) {

@@ -372,6 +372,33 @@ def test_chained_cuts_reproduce_the_whole_model(models, tmp_path):
     np.testing.assert_allclose(out, run(whole, feeds)[0], rtol=1e-6)
 
 
+def test_an_input_a_kept_node_also_produces_is_defined_once(tmp_path):
+    """A cut at one output of a Split whose other outputs the partition
+    needs (as random cuts of a ViT's attention found): the Split stays, the
+    input supplies the value, and the partition is still SSA and runs."""
+    nodes = [
+        helper.make_node("Split", ["x"], ["q", "k", "v"], name="split", axis=0),
+        helper.make_node("Mul", ["q", "k"], ["qk"], name="mul"),
+        helper.make_node("Add", ["qk", "v"], ["out"], name="add"),
+    ]
+    graph = helper.make_graph(
+        nodes, "attention", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 2])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 7
+    path = tmp_path / "attention.onnx"
+    onnx.save(model, str(path))
+    P.extract_model(path, tmp_path / "part.onnx", ["x", "v"], ["out"])
+    part = onnx.load(str(tmp_path / "part.onnx"))
+    onnx.checker.check_model(part, full_check=True)
+    assert [n.op_type for n in part.graph.node] == ["Split", "Mul", "Add"]
+    assert [i.name for i in part.graph.input] == ["x", "v"]
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    v = np.array([[10, 20]], np.float32)
+    (out,) = run(part, {"x": x, "v": v})
+    np.testing.assert_array_equal(out, x[0:1] * x[1:2] + v)
+
+
 # --- errors -------------------------------------------------------------------
 
 

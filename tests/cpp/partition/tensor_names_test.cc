@@ -141,5 +141,54 @@ TEST(TensorNames, UndeclaredTypesComeFromMarksOrInference) {
   EXPECT_NO_THROW(CheckModel(tail));
 }
 
+// x -> Split -> (q, k, v); out = (q * k) + v. Cut at x and v, the Split
+// stays for q and k; the partition's input v, not the Split, defines v.
+onnx::ModelProto Attention() {
+  return ParseText(
+      Header() +
+      "attn (float[3, 2] x) => (float[1, 2] out)\n"
+      "{\n"
+      "  q, k, v = Split <axis = 0> (x)\n"
+      "  qk = Mul(q, k)\n"
+      "  out = Add(qk, v)\n"
+      "}\n");
+}
+
+TEST(TensorNames, AnInputAKeptNodeAlsoProducesKeepsOneDefinition) {
+  const MarkedModel model(Attention());
+  const auto part = model.Extract(ByName({"x", "v"}, {"out"}));
+  EXPECT_EQ(OpTypes(part.graph()), Names({"Split", "Mul", "Add"}));
+  EXPECT_EQ(InputNames(part.graph()), Names({"x", "v"}));
+  const auto& split = part.graph().node(0);
+  ASSERT_EQ(split.output_size(), 3);
+  EXPECT_EQ(split.output(0), "q");
+  EXPECT_EQ(split.output(1), "k");
+  EXPECT_NE(split.output(2), "v");  // what it computes is not read
+  EXPECT_EQ(part.graph().node(2).input(1), "v");
+  EXPECT_NO_THROW(CheckModel(part));  // SSA: 'v' defined once
+}
+
+TEST(TensorNames, AnInputAtAStartMarkOfAKeptNodeKeepsOneDefinition) {
+  // The same at a mark on v: the mark's name is the input, and the Split's
+  // output that enters the mark is no second definition of it.
+  auto marked = ParseText(
+      Header() +
+      "attn (float[3, 2] x) => (float[1, 2] out)\n"
+      "{\n"
+      "  q, k, v = Split <axis = 0> (x)\n" +
+      MarkNode("vm", "v", "f", "input", "value", 0, 0, {1, 2}) +
+      "  qk = Mul(q, k)\n"
+      "  out = Add(qk, vm)\n"
+      "}\n");
+  const MarkedModel model(std::move(marked));
+  PartitionSpec spec = ByName({"x"}, {"out"});
+  spec.start = {"f:input"};
+  const auto part = model.Extract(spec);
+  EXPECT_EQ(InputNames(part.graph()), Names({"value", "x"}));
+  EXPECT_EQ(OpTypes(part.graph()), Names({"Split", "Mul", "Add"}));
+  EXPECT_NE(part.graph().node(0).output(2), "value");
+  EXPECT_NO_THROW(CheckModel(part));
+}
+
 }  // namespace
 }  // namespace mmdeploy::partition
