@@ -2,7 +2,7 @@
 # Installs what is missing and builds the project for one or both platforms.
 # Idempotent: a second run installs nothing new and rebuilds only what changed.
 #
-#   bash scripts/setup.sh [--platform debian|torch2|all]   (default: debian)
+#   bash scripts/setup.sh [--platform debian|torch2|mmdet|all]   (default: debian)
 #
 # Platforms (each a virtual environment with the package pip-installed into
 # it, exactly as a user's `pip install .` does):
@@ -11,6 +11,12 @@
 #                         Debian's numpy and protobuf pinned.
 #   torch2  .venv-torch2  torch 2.x, onnx, onnxscript and onnxruntime from PyPI,
 #                         versions pinned in scripts/requirements/torch2.txt.
+#   mmdet   .venv-mmdet   Debian's torch (system site-packages, as debian) plus
+#                         mmdetection 3.x, mmengine and mmcv (its C++ ops
+#                         compiled against Debian's torch: about 8 minutes the
+#                         first time, then pip's wheel cache), versions pinned
+#                         in scripts/requirements/mmdet.txt; the package is
+#                         installed without its C++ tests.
 # Build trees: build/<platform> (the C++ tests are built there too, for ctest).
 set -euo pipefail
 
@@ -18,16 +24,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PLATFORM="debian"
 while (($#)); do
   case "$1" in
-    --platform) PLATFORM="${2:?--platform needs debian, torch2 or all}"; shift 2 ;;
+    --platform) PLATFORM="${2:?--platform needs debian, torch2, mmdet or all}"; shift 2 ;;
     --platform=*) PLATFORM="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$PLATFORM" in
-  debian|torch2) PLATFORMS=("$PLATFORM") ;;
-  all) PLATFORMS=(debian torch2) ;;
-  *) echo "setup.sh: --platform must be debian, torch2 or all, not '$PLATFORM'" >&2; exit 2 ;;
+  debian|torch2|mmdet) PLATFORMS=("$PLATFORM") ;;
+  all) PLATFORMS=(debian torch2 mmdet) ;;
+  *) echo "setup.sh: --platform must be debian, torch2, mmdet or all, not '$PLATFORM'" >&2; exit 2 ;;
 esac
 
 # onnxruntime is the one runtime dependency Debian lacks. 1.17.3 accepts
@@ -78,6 +84,17 @@ pip_quiet() { "$@" -q --disable-pip-version-check; }
 # against them).
 setup_debian_venv() {
   local venv="$1"
+  debian_venv_with_constraints "$venv"
+  if ! "$venv/bin/python" -c "import onnxruntime" 2>/dev/null; then
+    log "pip: installing ${DEBIAN_PIP_PACKAGES[*]} (constraints: $(tr '\n' ' ' < "$venv/debian-constraints.txt"))"
+    pip_quiet "$venv/bin/pip" install -c "$venv/debian-constraints.txt" "${DEBIAN_PIP_PACKAGES[@]}"
+  fi
+}
+
+# A venv on Debian's interpreter that sees its torch, onnx, numpy and
+# protobuf, with debian-constraints.txt pinning numpy and protobuf.
+debian_venv_with_constraints() {
+  local venv="$1"
   if [[ ! -x "$venv/bin/python" ]]; then
     log "creating $venv (from /usr/bin/python3, with system site-packages)"
     /usr/bin/python3 -m venv --system-site-packages "$venv"
@@ -90,9 +107,24 @@ import google.protobuf, numpy
 print(f"numpy=={numpy.__version__}")
 print(f"protobuf=={google.protobuf.__version__}")
 PY
-  if ! "$venv/bin/python" -c "import onnxruntime" 2>/dev/null; then
-    log "pip: installing ${DEBIAN_PIP_PACKAGES[*]} (constraints: $(tr '\n' ' ' < "$constraints"))"
-    pip_quiet "$venv/bin/pip" install -c "$constraints" "${DEBIAN_PIP_PACKAGES[@]}"
+}
+
+# mmcv is a source package: its ops compile against the venv's (Debian's)
+# torch, so it is built without isolation, after the rest is in place.
+setup_mmdet_venv() {
+  local venv="$1" requirements="$ROOT/scripts/requirements/mmdet.txt"
+  debian_venv_with_constraints "$venv"
+  local stamp="$venv/.requirements-installed"
+  if ! cmp -s "$requirements" "$stamp"; then
+    local constraints=(-c "$venv/debian-constraints.txt")
+    log "pip: installing $(grep -vE '^\s*(#|$)' "$requirements" | tr '\n' ' ')(mmcv's ops compile for about 8 minutes the first time; pip caches the wheel)"
+    # mmdet requires mmcv, so mmcv goes in (built its way) before mmdet.
+    pip_quiet "$venv/bin/pip" install "${constraints[@]}" \
+      $(grep -vE '^\s*(#|$)|^(mmcv|mmdet)==' "$requirements")
+    MMCV_WITH_OPS=1 MAX_JOBS="${MMDEPLOY_MARK_JOBS:-2}" pip_quiet "$venv/bin/pip" install \
+      "${constraints[@]}" --no-build-isolation $(grep -E '^mmcv==' "$requirements")
+    pip_quiet "$venv/bin/pip" install "${constraints[@]}" $(grep -E '^mmdet==' "$requirements")
+    cp "$requirements" "$stamp"
   fi
 }
 
@@ -115,6 +147,9 @@ setup_torch2_venv() {
 # PyPI), plus a persistent build tree with the C++ tests for ctest.
 install_package() {
   local platform="$1" venv="$2" build_dir="$ROOT/build/$1"
+  # The C++ suites are the same on Debian's torch; mmdet runs Python tests only.
+  local with_tests=ON
+  [[ $platform == mmdet ]] && with_tests=OFF
   local log_file="$ROOT/build/pip-install-$1.log"
   mkdir -p "$ROOT/build"
   log "[$platform] pip install . (C++ build in $build_dir, a few minutes the first time; log: $log_file)"
@@ -122,8 +157,8 @@ install_package() {
   if ! CMAKE_BUILD_PARALLEL_LEVEL="${MMDEPLOY_MARK_JOBS:-2}" \
     "$venv/bin/pip" install --disable-pip-version-check -v "$ROOT" \
     --config-settings="build-dir=$build_dir" \
-    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_TESTS=ON \
-    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_EXAMPLES=ON > "$log_file" 2>&1; then
+    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_TESTS=$with_tests \
+    --config-settings=cmake.define.MMDEPLOY_MARK_BUILD_EXAMPLES=$with_tests > "$log_file" 2>&1; then
     tail -n 60 "$log_file" >&2
     log "[$platform] pip install . failed after $((SECONDS - started)) s; the whole log is $log_file"
     exit 1
