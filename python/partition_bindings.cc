@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "partition_map_bindings.h"
+
 namespace py = pybind11;
 namespace mp = mmdeploy::partition;
 
@@ -516,4 +518,7 @@ PYBIND11_MODULE(_partition, m) {
       py::arg("outputs"),
       "Writes (path, serialized model) pairs, each to a temporary name "
       "first and renamed into place only after all were written.");
+
+  // The partition map: build, draw and write it (partition_map_bindings.cc).
+  mmdeploy_mark_bindings::RegisterPartitionMap(m);
 }

@@ -46,9 +46,22 @@ struct Staged {
 
 using FileId = std::pair<dev_t, ino_t>;
 
-// Writes the checked outputs (defined below).
+using NamedFiles = std::vector<std::pair<std::string, std::string>>;
+
+// Writes the checked outputs and files (defined below).
 void WriteChecked(
-    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs);
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
+    const NamedFiles& files);
+
+// The targets of the models and the other files, in writing order.
+std::vector<std::string> TargetPaths(
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
+    const NamedFiles& files) {
+  std::vector<std::string> paths;
+  for (const auto& output : outputs) paths.push_back(output.first);
+  for (const auto& file : files) paths.push_back(file.first);
+  return paths;
+}
 
 // The files the run reads: the given inputs and every file the models'
 // tensor data comes from.
@@ -218,21 +231,26 @@ void WriteModelsAtomically(
       data_target.replace_filename(target.filename().string() + ".data");
       if (NeedsDataFile(model)) CheckTarget(data_target, path, read);
     }
+    for (const auto& file : options.files) {
+      const fs::path target(file.first);
+      if (!target.filename().empty()) CheckTarget(target, file.first, read);
+    }
+    const std::vector<std::string> paths = TargetPaths(outputs, options.files);
     if (options.create_directories) {
-      for (const auto& output : outputs) {
-        const fs::path parent = fs::path(output.first).parent_path();
+      for (const auto& path : paths) {
+        const fs::path parent = fs::path(path).parent_path();
         if (!parent.empty()) CreateDirectories(parent, &created);
       }
     }
-    for (const auto& output : outputs) {
-      const fs::path target(output.first);
+    for (const auto& path : paths) {
+      const fs::path target(path);
       if (target.filename().empty()) continue;
       RemoveStaleTemporaries(target);
       fs::path data_target = target;
       data_target.replace_filename(target.filename().string() + ".data");
       RemoveStaleTemporaries(data_target);
     }
-    WriteChecked(outputs);
+    WriteChecked(outputs, options.files);
   } catch (...) {
     RemoveCreated(created);
     throw;
@@ -242,10 +260,11 @@ void WriteModelsAtomically(
 namespace {
 
 void WriteChecked(
-    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs) {
+    const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
+    const NamedFiles& files) {
   // Check every target before writing anything.
   std::set<fs::path> targets;
-  for (const auto& [path, model] : outputs) {
+  for (const auto& path : TargetPaths(outputs, files)) {
     const fs::path target(path);
     if (target.filename().empty()) {
       throw PartitionError("output path '" + path + "' names no file");
@@ -297,6 +316,13 @@ void WriteChecked(
         temporaries.push_back(data.path);
         staged.push_back({data.path, data_target});
       }
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
+      const fs::path target(files[i].first);
+      const fs::path temporary = TemporaryFor(target, outputs.size() + i);
+      WriteBytesFile(files[i].second, temporary.string(), files[i].first);
+      temporaries.push_back(temporary);
+      staged.push_back({temporary, target});
     }
   } catch (...) {
     RemoveAll(temporaries);

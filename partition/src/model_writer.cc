@@ -401,4 +401,18 @@ void WriteModelFile(const onnx::ModelProto& model, const std::string& path,
   }
 }
 
+void WriteBytesFile(const std::string& contents, const std::string& path,
+                    const std::string& target) {
+  Fd fd(path, target);
+  try {
+    FileSink sink(fd.get(), path);
+    sink.Write(contents.data(), contents.size());
+    sink.Flush();
+    fd.Close(path);
+  } catch (...) {
+    ::unlink(path.c_str());  // created by this call
+    throw;
+  }
+}
+
 }  // namespace mmdeploy::partition

@@ -34,4 +34,9 @@ bool NeedsDataFile(const onnx::ModelProto& model);
 void WriteModelFile(const onnx::ModelProto& model, const std::string& path,
                     const DataFile& data, const std::string& target);
 
+// Writes `contents` to a new file `path` (as WriteModelFile creates its
+// files: never over an existing one). Throws PartitionError naming `target`.
+void WriteBytesFile(const std::string& contents, const std::string& path,
+                    const std::string& target);
+
 }  // namespace mmdeploy::partition

@@ -23,6 +23,7 @@ const char kUsage[] =
     "[--outputs T,...] -o OUT\n"
     "                          (freely mixed with --start/--end)\n"
     "       mmdeploy-partition MODEL --config PARTITIONS.json --work-dir DIR\n"
+    "                          (a cut or --config: [--visualize MAP.svg])\n"
     "       mmdeploy-partition MODEL --strip -o OUT\n"
     "       mmdeploy-partition --help | --version\n";
 
@@ -82,7 +83,8 @@ const char kExamples[] = R"(Examples:
   mmdeploy-partition end2end.onnx --start detector_forward:input \
       --end yolo_head:input --output-names pred_maps.0,pred_maps.1,pred_maps.2 \
       --dynamic-axes input:0:batch -o yolov3.onnx
-  mmdeploy-partition end2end.onnx --config partitions.json --work-dir out/
+  mmdeploy-partition end2end.onnx --config partitions.json --work-dir out/ \
+      --visualize map.svg    (writes out/yolov3.onnx and out/map.svg)
       with partitions.json:
       [{"save_file": "yolov3.onnx", "start": ["detector_forward:input"],
         "end": ["yolo_head:input"],
@@ -335,6 +337,16 @@ class CommandLine {
                          "missing)."))
         ->option_text("DIR")
         ->group(options);
+    Once(app_.add_option(
+             "--visualize", args_.visualize,
+             "Also write the partition map of the cut to FILE\n"
+             "(SVG, readable at 100%): one block per partition\n"
+             "and one for the nodes no partition keeps, with the\n"
+             "tensors between them (name, dtype, shape, marks).\n"
+             "Written with the partitions, all or nothing; with\n"
+             "--config FILE is relative to --work-dir."))
+        ->option_text("FILE")
+        ->group(options);
     Once(app_.add_option("--output-names", raw_.output_names,
                          "Rename the partition's outputs, in order."))
         ->option_text("A,B")
@@ -424,6 +436,7 @@ class CommandLine {
     RequireNonEmpty(args_.output, "--output");
     RequireNonEmpty(args_.config, "--config");
     RequireNonEmpty(args_.work_dir, "--work-dir");
+    RequireNonEmpty(args_.visualize, "--visualize");
     Args args = args_;
     for (const auto& text : raw_.start) {
       for (auto& marker : SplitMarkers(text, "--start")) {
@@ -505,6 +518,10 @@ class CommandLine {
             "for --config)");
     }
     bool extracting = cut || !args->config.empty();
+    if (!extracting && !args->visualize.empty()) {
+      Usage("--visualize draws a cut: give --start/--end, --inputs/--outputs "
+            "or --config too");
+    }
     if (!extracting && (args->options.expose_uncovered_inputs ||
                         !args->options.infer_shapes)) {
       Usage("--expose-uncovered-inputs and --no-infer-shapes are only used "

@@ -49,6 +49,9 @@ struct Args {
   std::string output;
   std::string config;
   std::string work_dir;
+  // --visualize: where the partition map (SVG) of a cut goes; with
+  // --config a path inside --work-dir, like a save_file.
+  std::string visualize;
   std::vector<std::string> output_names;
   DynamicAxes dynamic_axes;
   bool has_output_names = false;

@@ -5,6 +5,7 @@
 #include <mmdeploy/mark_schema.h>
 #include <mmdeploy/partition/options.h>
 #include <mmdeploy/partition/partition.h>
+#include <mmdeploy/partition/partition_map.h>
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -56,8 +57,12 @@ void CheckModel(const onnx::ModelProto& model, const std::string& what) {
   }
 }
 
+// Writes the models and `files` (the partition map) all or nothing.
 void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
-           bool quiet, const Args& args) {
+           bool quiet, const Args& args,
+           std::vector<std::pair<std::string, std::string>> files = {}) {
+  std::vector<std::string> file_paths;
+  for (const auto& file : files) file_paths.push_back(file.first);
   try {
     std::set<std::string> seen;
     for (const auto& output : outputs) {
@@ -67,12 +72,19 @@ void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
               "'; give each its own save_file");
       }
     }
+    for (const auto& path : file_paths) {
+      if (seen.count(fs::path(path).lexically_normal().string()) != 0) {
+        Usage("--visualize: the map would be written to '" + path +
+              "', where a partition goes; give the map its own file");
+      }
+    }
     // Never write over what this run reads; directories are created only
     // for a write that succeeds.
     WriteOptions options;
     options.inputs = {args.model};
     if (!args.config.empty()) options.inputs.push_back(args.config);
     options.create_directories = true;
+    options.files = std::move(files);
     WriteModelsAtomically(outputs, options);
   } catch (const CliError&) {
     throw;
@@ -82,6 +94,9 @@ void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
   if (quiet) return;
   for (const auto& output : outputs) {
     std::cout << "wrote " << output.first << "\n";
+  }
+  for (const auto& path : file_paths) {
+    std::cout << "wrote " << path << " (the partition map)\n";
   }
 }
 
@@ -153,8 +168,32 @@ void Run(const Args& args) {
       }
     }
   }
+  // With --config the map goes inside the work dir, as the partitions do.
+  std::string map_path = args.visualize;
+  if (!args.visualize.empty() && !args.config.empty()) {
+    try {
+      map_path = PathInside(args.work_dir, args.visualize);
+    } catch (const PartitionError& e) {
+      Usage(std::string("--visualize: ") + e.what());
+    }
+  }
   MarkedModel marked(std::move(model), args.model);
   std::vector<onnx::ModelProto> parts = marked.ExtractAll(specs, args.options);
+  std::vector<std::pair<std::string, std::string>> files;
+  if (!map_path.empty()) {
+    // Drawn before writing, so that the map is written with the partitions.
+    std::vector<MapPartition> named;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      named.push_back({args.config.empty()
+                           ? fs::path(paths[i]).filename().string()
+                           : specs[i].save_file,
+                       &parts[i]});
+    }
+    files.emplace_back(
+        map_path,
+        MapSvgFile(BuildPartitionMap(marked.model(), named,
+                                     fs::path(args.model).filename().string())));
+  }
   std::vector<std::pair<std::string, onnx::ModelProto>> outputs;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     std::string what = "partition " + std::to_string(i) + " (" +
@@ -173,7 +212,7 @@ void Run(const Args& args) {
     }
     outputs.emplace_back(paths[i], std::move(parts[i]));
   }
-  Write(outputs, args.quiet, args);
+  Write(outputs, args.quiet, args, std::move(files));
 }
 
 }  // namespace

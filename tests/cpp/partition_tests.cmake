@@ -17,10 +17,12 @@ foreach(unit IN ITEMS
     exit_codes
     graph_index
     graph_rewrite
+    map_svg
     mark_list
     marked_model
     marker
     model_io
+    partition_map
     shape_info
     strip_marks
     tensor_names)

@@ -2,8 +2,6 @@
 model, the SVG that draws them (every boundary label, sizes that depend on
 partitions and boundaries, never on nodes), extract --visualize, and the
 full op-level drawing kept as an option."""
-import xml.etree.ElementTree as ET
-
 import onnx
 import pytest
 from onnx import numpy_helper
@@ -15,15 +13,13 @@ from mmdeploy_mark.partition_map import load_map
 from mmdeploy_mark.tools import extract
 from mmdeploy_mark.visualize import draw
 
+from map_checks import MAX_MAP_HEIGHT, MAX_MAP_WIDTH, SVG, svg_lines
 from map_models import (HOSTILE_FILE, HOSTILE_INPUT, HOSTILE_MARK, chain_model,
                         chain_partitions, hostile_model, hostile_partitions)
 from partition_models import YOLO_PRED_SHAPES, is_mark, two_stage_model, yolo_model
 
-SVG = "{http://www.w3.org/2000/svg}"
 YOLO_CFG = [dict(save_file="backbone.onnx", start="detector_forward:input",
                  end="yolo_head:input")]
-# What a person reads at 100%, whatever the model's size.
-MAX_MAP_WIDTH, MAX_MAP_HEIGHT = 1000, 1000
 
 
 def cut(tmp_path, model, cfgs, **kwargs):
@@ -31,20 +27,6 @@ def cut(tmp_path, model, cfgs, **kwargs):
     path = tmp_path / "marked.onnx"
     onnx.save(model, str(path))
     return str(path), extract_partitions(str(path), cfgs, str(tmp_path), **kwargs)
-
-
-def svg_lines(svg: str):
-    """The text lines a viewer shows (tooltips left out), and the root."""
-    root = ET.fromstring(svg)
-    lines = []
-    for text in root.iter(SVG + "text"):
-        parts = [text.text or ""]
-        for child in text:
-            if child.tag != SVG + "title":
-                parts.append(child.text or "")
-            parts.append(child.tail or "")
-        lines.append("".join(parts))
-    return lines, root
 
 
 def test_the_map_of_a_detector_cut_before_post_processing(tmp_path):

@@ -121,13 +121,15 @@ def _run(args) -> int:
 
 def _write_map(marked: str, partition: str, svg: str, log) -> int:
     from ..map_svg import write_svg
+    from ..partition import PartitionError
     from ..partition_map import load_map
 
     try:
-        write_svg(load_map(marked, [partition]), svg)
-    except OSError as e:
-        return _error(f"cannot write the map to '{svg}': {e.strerror or e} (the partition "
-                      f"{partition} was written)", EXIT_WRITE)
+        # Never over the model it maps, nor the partition just written.
+        write_svg(load_map(marked, [partition]), svg, inputs=[marked, partition])
+    except (OSError, PartitionError) as e:
+        return _error(f"cannot write the map to '{svg}': {getattr(e, 'strerror', None) or e} "
+                      f"(the partition {partition} was written)", EXIT_WRITE)
     log.info("wrote %s: the partition map", svg)
     return 0
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <mmdeploy/partition/partition.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -104,6 +105,42 @@ TEST_F(WriteModelsAtomically, TargetThatIsADirectoryIsAnError) {
   EXPECT_THROW_WITH(mmdeploy::partition::WriteModelsAtomically(
                         {{(dir_ / "a.onnx").string(), Model("Relu")}}),
                     PartitionError, "a directory of that name exists");
+}
+
+TEST_F(WriteModelsAtomically, OtherFilesAreWrittenWithTheModels) {
+  WriteOptions options;
+  options.files = {{(dir_ / "map.svg").string(), "<svg/>\n"}};
+  mmdeploy::partition::WriteModelsAtomically(
+      {{(dir_ / "a.onnx").string(), Model("Relu")}}, options);
+  EXPECT_EQ(Entries(), test::Names({"a.onnx", "map.svg"}));
+  EXPECT_EQ(Read(dir_ / "map.svg"), "<svg/>\n");
+}
+
+TEST_F(WriteModelsAtomically, AFileThatCannotBeWrittenWritesNoModel) {
+  fs::create_directories(dir_ / "map.svg");
+  WriteOptions options;
+  options.files = {{(dir_ / "map.svg").string(), "<svg/>"}};
+  EXPECT_THROW_WITH(
+      mmdeploy::partition::WriteModelsAtomically(
+          {{(dir_ / "a.onnx").string(), Model("Relu")}}, options),
+      PartitionError, "map.svg", "a directory of that name exists");
+  EXPECT_EQ(Entries(), test::Names({"map.svg"}));
+}
+
+TEST_F(WriteModelsAtomically, AFileNeverReplacesAnInputOrAFifo) {
+  const fs::path input = dir_ / "model.onnx";
+  { std::ofstream(input) << "model"; }
+  WriteOptions options;
+  options.inputs = {input.string()};
+  options.files = {{input.string(), "<svg/>"}};
+  EXPECT_THROW_WITH(mmdeploy::partition::WriteModelsAtomically({}, options),
+                    PartitionError, "a file this run reads");
+  EXPECT_EQ(Read(input), "model");
+  const fs::path fifo = dir_ / "fifo.svg";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  options.files = {{fifo.string(), "<svg/>"}};
+  EXPECT_THROW_WITH(mmdeploy::partition::WriteModelsAtomically({}, options),
+                    PartitionError, "is a FIFO");
 }
 
 }  // namespace

@@ -67,9 +67,15 @@ TEST(ParseArgs, OtherModes) {
   Args strip = Parse({"--strip", "-ostripped.onnx", "m.onnx"});
   EXPECT_TRUE(strip.strip);
   EXPECT_EQ(strip.output, "stripped.onnx");
-  Args config = Parse({"m.onnx", "--config", "c.json", "--work-dir", "out"});
+  Args config = Parse({"m.onnx", "--config", "c.json", "--work-dir", "out",
+                       "--visualize", "map.svg"});
   EXPECT_EQ(config.config, "c.json");
   EXPECT_EQ(config.work_dir, "out");
+  EXPECT_EQ(config.visualize, "map.svg");
+  EXPECT_EQ(Parse({"m.onnx", "--inputs", "x", "-o", "p.onnx",
+                   "--visualize=map.svg"})
+                .visualize,
+            "map.svg");
   EXPECT_TRUE(config.options.infer_shapes);
   // After "--" a word that looks like an option is the MODEL.
   EXPECT_EQ(Parse({"--list", "--", "-odd.onnx"}).model, "-odd.onnx");
@@ -134,6 +140,12 @@ TEST(ParseArgs, RejectsModesAndOptionsThatDoNotFit) {
                          "only used with --start/--end or --config"));
   EXPECT_TRUE(UsageError({"m.onnx", "--list", "--check"},
                          "--check is not used with --list"));
+  EXPECT_TRUE(UsageError({"m.onnx", "--strip", "-o", "x.onnx", "--visualize",
+                          "map.svg"},
+                         "--visualize draws a cut"));
+  EXPECT_TRUE(UsageError({"m.onnx", "--start", "a:input", "--end", "b:output",
+                          "-o", "x.onnx", "--visualize", ""},
+                         "--visualize: empty value"));
 }
 
 TEST(HelpText, StartsWithTheSynopsisAndExplainsEveryOption) {
@@ -144,7 +156,8 @@ TEST(HelpText, StartsWithTheSynopsisAndExplainsEveryOption) {
         "--start M[,M...]", "--end M[,M...]", "--config FILE", "--strip",
         "-o, --output FILE", "--work-dir DIR", "--output-names A,B",
         "--dynamic-axes N:A:D,...", "--expose-uncovered-inputs",
-        "--no-infer-shapes", "--check", "-q, --quiet", "-h, --help",
+        "--no-infer-shapes", "--visualize FILE", "--check", "-q, --quiet",
+        "-h, --help",
         "--version", "Output:", "Examples:"}) {
     EXPECT_TRUE(Contains(help, part));
   }

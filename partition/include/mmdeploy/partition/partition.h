@@ -111,6 +111,10 @@ struct WriteOptions {
   // Create missing parent directories of the targets; the ones created are
   // removed again when the write fails.
   bool create_directories = false;
+  // Other files written in the same all-or-nothing step, as (path,
+  // contents) pairs: e.g. the partition map beside the partitions. Their
+  // targets obey the models' rules.
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 // As above, and: an existing target must be a regular file (a FIFO, device
