@@ -8,15 +8,14 @@
 #include <mmdeploy/partition/exit_codes.h>
 #include <mmdeploy/partition/options.h>
 #include <mmdeploy/partition/partition.h>
+#include <mmdeploy/partition/spec.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,223 +27,101 @@ namespace mp = mmdeploy::partition;
 
 namespace {
 
-constexpr const char* kSpecKeys[] = {
-    "save_file",      "start",        "end",         "output_names",
-    "start_name_map", "end_name_map", "dynamic_axes", "inputs",
-    "outputs"};
-
-std::string AllowedKeys() {
-  std::string keys;
-  for (const char* key : kSpecKeys) {
-    if (!keys.empty()) keys += ", ";
-    keys += key;
-  }
-  return keys;
-}
-
-bool IsSpecKey(const std::string& key) {
-  for (const char* allowed : kSpecKeys) {
-    if (key == allowed) return true;
-  }
-  return false;
-}
-
-std::string TypeName(py::handle value) { return Py_TYPE(value.ptr())->tp_name; }
-
-// "partition_cfg[1]['start']": where a bad value sits, for messages.
-std::string KeyPath(std::size_t index, const std::string& key) {
-  return "partition_cfg[" + std::to_string(index) + "]['" + key + "']";
-}
-
-bool IsSequence(py::handle value) {
-  return py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value);
-}
-
-std::string ToStr(py::handle value, const std::string& where) {
-  if (!py::isinstance<py::str>(value)) {
-    throw py::type_error(where + ": expected str, got " + TypeName(value));
-  }
-  return value.cast<std::string>();
-}
-
-// A marker list accepts one str or a list/tuple of str (mmdeploy's form).
-std::vector<std::string> ToMarkers(py::handle value, const std::string& where) {
-  if (py::isinstance<py::str>(value)) return {value.cast<std::string>()};
-  if (!IsSequence(value)) {
-    throw py::type_error(where + ": expected str or list of str, got " +
-                         TypeName(value));
-  }
-  std::vector<std::string> markers;
-  std::size_t i = 0;
-  for (py::handle item : value) {
-    markers.push_back(ToStr(item, where + "[" + std::to_string(i++) + "]"));
-  }
-  return markers;
-}
-
-std::vector<std::string> ToStrList(py::handle value, const std::string& where) {
-  if (!IsSequence(value)) {
-    throw py::type_error(where + ": expected list of str, got " +
-                         TypeName(value));
-  }
-  std::vector<std::string> items;
-  std::size_t i = 0;
-  for (py::handle item : value) {
-    items.push_back(ToStr(item, where + "[" + std::to_string(i++) + "]"));
-  }
-  return items;
-}
-
-std::map<std::string, std::string> ToNameMap(py::handle value,
-                                             const std::string& where) {
-  if (!py::isinstance<py::dict>(value)) {
-    throw py::type_error(where + ": expected dict of str to str, got " +
-                         TypeName(value));
-  }
-  std::map<std::string, std::string> names;
-  for (auto item : py::reinterpret_borrow<py::dict>(value)) {
-    std::string key = ToStr(item.first, where + " key");
-    names[key] = ToStr(item.second, where + "['" + key + "']");
-  }
-  return names;
-}
-
-int64_t ToAxis(py::handle value, const std::string& where) {
-  // Any integer (int, numpy.int64: whatever has __index__), but not bool,
-  // an int subclass for which an axis of True is surely a mistake.
-  if (!PyIndex_Check(value.ptr()) || PyBool_Check(value.ptr())) {
-    throw py::type_error(where + ": expected int axis, got " +
-                         TypeName(value));
-  }
-  PyObject* index = PyNumber_Index(value.ptr());
-  if (index == nullptr) throw py::error_already_set();
-  return py::reinterpret_steal<py::int_>(index).cast<int64_t>();
-}
-
-// {name: {axis: dim_name}}, or torch.onnx.export's list form {name: [0, 2]}
-// (empty dim names: the pass names those dims).
-mp::DynamicAxes ToDynamicAxes(py::handle value, const std::string& where) {
-  if (!py::isinstance<py::dict>(value)) {
-    throw py::type_error(where +
-                         ": expected dict {name: {axis: dim_name}} or "
-                         "{name: [axis, ...]}, got " +
-                         TypeName(value));
-  }
-  mp::DynamicAxes axes;
-  for (auto item : py::reinterpret_borrow<py::dict>(value)) {
-    std::string name = ToStr(item.first, where + " key");
-    std::string name_where = where + "['" + name + "']";
-    auto& dims = axes[name];
-    if (py::isinstance<py::dict>(item.second)) {
-      for (auto dim : py::reinterpret_borrow<py::dict>(item.second)) {
-        int64_t axis = ToAxis(dim.first, name_where + " key");
-        dims[axis] = ToStr(dim.second, name_where + "[" +
-                                           std::to_string(axis) + "]");
-      }
-    } else if (IsSequence(item.second)) {
-      std::size_t i = 0;
-      for (py::handle axis_value : item.second) {
-        int64_t axis = ToAxis(axis_value,
-                              name_where + "[" + std::to_string(i++) + "]");
-        dims[axis] = "";
-      }
+// Python values as the partition library reads a spec (spec.h): the
+// library owns every rule (keys, types, values, the places its messages
+// name); this only says which Python type is which kind of value.
+mp::ConfigValue ToConfigValue(py::handle value, int depth = 0) {
+  using Kind = mp::ConfigValue::Kind;
+  mp::ConfigValue out;
+  out.type_name = Py_TYPE(value.ptr())->tp_name;
+  // No spec nests deeper than a few levels; deeper values are simply of a
+  // type no key accepts (and cannot exhaust the stack).
+  constexpr int kMaxDepth = 16;
+  PyObject* object = value.ptr();
+  if (value.is_none()) return out;
+  if (PyBool_Check(object)) {
+    out.kind = Kind::kBool;
+    out.boolean = object == Py_True;
+  } else if (PyFloat_Check(object)) {
+    out.kind = Kind::kFloat;
+    out.number = PyFloat_AsDouble(object);
+  } else if (PyIndex_Check(object)) {  // int, numpy.int64: what has __index__
+    PyObject* index = PyNumber_Index(object);
+    if (index == nullptr) throw py::error_already_set();
+    auto integer = py::reinterpret_steal<py::object>(index);
+    int overflow = 0;
+    const long long number = PyLong_AsLongLongAndOverflow(index, &overflow);
+    if (number == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (overflow == 0) {
+      out.kind = Kind::kInt;
+      out.integer = number;
     } else {
-      throw py::type_error(name_where +
-                           ": expected dict {axis: dim_name} or list of int, "
-                           "got " +
-                           TypeName(item.second));
+      out.kind = Kind::kOther;
+      out.type_name += " (out of int64 range)";
     }
+  } else if (py::isinstance<py::str>(value)) {
+    out.kind = Kind::kString;
+    out.text = value.cast<std::string>();
+  } else if (depth >= kMaxDepth) {
+    out.kind = Kind::kOther;
+  } else if (py::isinstance<py::list>(value) ||
+             py::isinstance<py::tuple>(value)) {
+    out.kind = Kind::kList;
+    for (py::handle item : value) {
+      out.items.push_back(ToConfigValue(item, depth + 1));
+    }
+  } else if (py::isinstance<py::dict>(value)) {
+    out.kind = Kind::kMap;
+    for (auto item : py::reinterpret_borrow<py::dict>(value)) {
+      out.entries.emplace_back(ToConfigValue(item.first, depth + 1),
+                               ToConfigValue(item.second, depth + 1));
+    }
+  } else {
+    out.kind = Kind::kOther;
   }
-  return axes;
+  return out;
 }
 
-// Converts one partition_cfg dict, strictly: an unknown key is a ValueError
-// naming it and the allowed keys, a wrong type a TypeError naming the key.
-// None stands for "not given" for every optional key.
-mp::PartitionSpec ToSpec(py::handle value, std::size_t index,
-                         bool need_save_file) {
-  const std::string where = "partition_cfg[" + std::to_string(index) + "]";
-  if (!py::isinstance<py::dict>(value)) {
-    throw py::type_error(where + ": expected dict, got " + TypeName(value));
-  }
-  auto dict = py::reinterpret_borrow<py::dict>(value);
-  for (auto item : dict) {
-    if (!py::isinstance<py::str>(item.first)) {
-      throw py::type_error(where + ": keys must be str, got " +
-                           TypeName(item.first));
-    }
-    std::string key = item.first.cast<std::string>();
-    if (!IsSpecKey(key)) {
-      throw py::value_error(where + ": unknown key '" + key +
-                            "'; allowed keys: " + AllowedKeys());
-    }
-  }
-  auto given = [&dict](const char* key) {
-    return dict.contains(key) && !dict[key].is_none();
-  };
+}  // namespace
 
-  mp::PartitionSpec spec;
-  // Each side is given by markers (start/end), by tensor names
-  // (inputs/outputs), or both.
-  for (const auto& [key, names] :
-       {std::pair<const char*, const char*>{"start", "inputs"},
-        std::pair<const char*, const char*>{"end", "outputs"}}) {
-    if (!dict.contains(key) && !given(names)) {
-      throw py::value_error(where + ": missing key '" + key +
-                            "' (a marker 'func:type' or a list of them) or '" +
-                            names + "' (a list of tensor names)");
-    }
+// Functions taking a spec list take it as a ConfigValue: any Python value
+// converts, and the library reports what it does not accept.
+namespace pybind11::detail {
+template <>
+struct type_caster<mp::ConfigValue> {
+  PYBIND11_TYPE_CASTER(mp::ConfigValue, const_name("object"));
+  bool load(handle source, bool /*convert*/) {
+    value = ToConfigValue(source);
+    return true;
   }
-  if (dict.contains("start")) {
-    spec.start = ToMarkers(dict["start"], KeyPath(index, "start"));
-  }
-  if (dict.contains("end")) {
-    spec.end = ToMarkers(dict["end"], KeyPath(index, "end"));
-  }
-  if (given("inputs")) {
-    spec.inputs = ToMarkers(dict["inputs"], KeyPath(index, "inputs"));
-  }
-  if (given("outputs")) {
-    spec.outputs = ToMarkers(dict["outputs"], KeyPath(index, "outputs"));
-  }
-  if (given("save_file")) {
-    spec.save_file = ToStr(dict["save_file"], KeyPath(index, "save_file"));
-  }
-  if (need_save_file && spec.save_file.empty()) {
-    throw py::value_error(where +
-                          ": missing key 'save_file' (the file name to write "
-                          "the partition to)");
-  }
-  if (given("output_names")) {
-    spec.output_names =
-        ToStrList(dict["output_names"], KeyPath(index, "output_names"));
-  }
-  if (given("start_name_map")) {
-    spec.start_name_map =
-        ToNameMap(dict["start_name_map"], KeyPath(index, "start_name_map"));
-  }
-  if (given("end_name_map")) {
-    spec.end_name_map =
-        ToNameMap(dict["end_name_map"], KeyPath(index, "end_name_map"));
-  }
-  if (given("dynamic_axes")) {
-    spec.dynamic_axes =
-        ToDynamicAxes(dict["dynamic_axes"], KeyPath(index, "dynamic_axes"));
-  }
-  return spec;
+};
+}  // namespace pybind11::detail
+
+namespace {
+
+std::vector<mp::PartitionSpec> ReadSpecs(const mp::ConfigValue& specs,
+                                         mp::SpecSource source) {
+  mp::SpecReadOptions options;
+  options.source = source;
+  return mp::ReadPartitionSpecs(specs, options);
 }
 
-std::vector<mp::PartitionSpec> ToSpecs(py::handle value, bool need_save_file) {
-  if (!IsSequence(value)) {
-    throw py::type_error("partition_cfg: expected list of dict, got " +
-                         TypeName(value));
+// A spec as a plain dict: save_file, start and end always, the other keys
+// when given (pybind11's stl conversions do the containers).
+py::dict SpecToPython(const mp::PartitionSpec& spec) {
+  py::dict entry;
+  entry["save_file"] = spec.save_file;
+  entry["start"] = spec.start;
+  entry["end"] = spec.end;
+  if (!spec.inputs.empty()) entry["inputs"] = spec.inputs;
+  if (!spec.outputs.empty()) entry["outputs"] = spec.outputs;
+  if (!spec.output_names.empty()) entry["output_names"] = spec.output_names;
+  if (!spec.start_name_map.empty()) {
+    entry["start_name_map"] = spec.start_name_map;
   }
-  std::vector<mp::PartitionSpec> specs;
-  std::size_t index = 0;
-  for (py::handle item : value) {
-    specs.push_back(ToSpec(item, index++, need_save_file));
-  }
-  return specs;
+  if (!spec.end_name_map.empty()) entry["end_name_map"] = spec.end_name_map;
+  if (!spec.dynamic_axes.empty()) entry["dynamic_axes"] = spec.dynamic_axes;
+  return entry;
 }
 
 mp::PartitionOptions ToOptions(bool expose_uncovered_inputs,
@@ -294,7 +171,7 @@ ModelArg ToModelArg(py::handle value) {
     throw py::type_error(
         "model: expected serialized model bytes or a path (str or "
         "os.PathLike), got " +
-        TypeName(value));
+        std::string(Py_TYPE(value.ptr())->tp_name));
   }
   arg.is_path = true;
   arg.data = path.cast<std::string>();
@@ -324,17 +201,9 @@ std::string JoinPath(const std::string& dir, const std::string& file) {
   return dir.empty() ? file : mp::PathInside(dir, file);
 }
 
+// Two targets of one write are refused by WriteModelsAtomically.
 void WriteAll(std::vector<std::pair<std::string, onnx::ModelProto>> outputs,
               const std::string& source = "") {
-  std::set<std::string> seen;
-  for (const auto& output : outputs) {
-    auto normal = std::filesystem::path(output.first).lexically_normal();
-    if (!seen.insert(normal.string()).second) {
-      throw mp::PartitionError("two partitions would be written to '" +
-                               output.first +
-                               "'; give each partition its own save_file");
-    }
-  }
   // Never write over the input; directories only for a write that succeeds.
   mp::WriteOptions options;
   if (!source.empty()) options.inputs.push_back(source);
@@ -359,6 +228,12 @@ PYBIND11_MODULE(_partition, m) {
                                                   marker_error.ptr());
   py::register_exception<mp::UncoveredTensorError>(m, "UncoveredTensorError",
                                                    partition_error.ptr());
+  // A spec's own mistake; a wrong type is also a TypeError.
+  auto& spec_error = py::register_exception<mp::SpecError>(
+      m, "PartitionSpecError", partition_error.ptr());
+  py::register_exception<mp::SpecTypeError>(
+      m, "PartitionSpecTypeError",
+      py::make_tuple(spec_error, py::handle(PyExc_TypeError)));
   py::register_exception<mp::MalformedModelError>(m, "MalformedModelError",
                                                   partition_error.ptr());
 
@@ -440,11 +315,11 @@ PYBIND11_MODULE(_partition, m) {
 
   m.def(
       "extract",
-      [](const py::object& model, const py::object& specs,
+      [](const py::object& model, const mp::ConfigValue& specs,
          bool expose_uncovered_inputs, bool infer_shapes,
          const std::optional<std::string>& source) {
         ModelArg arg = ToModelArg(model);
-        auto cpp_specs = ToSpecs(specs, /*need_save_file=*/false);
+        auto cpp_specs = ReadSpecs(specs, mp::SpecSource::kArguments);
         auto options = ToOptions(expose_uncovered_inputs, infer_shapes);
         std::vector<std::string> blobs;
         {
@@ -471,11 +346,14 @@ PYBIND11_MODULE(_partition, m) {
 
   m.def(
       "extract_files",
-      [](const py::object& model, const py::object& specs,
+      [](const py::object& model, const mp::ConfigValue& specs,
          const std::string& out_dir, bool expose_uncovered_inputs,
          bool infer_shapes, const std::optional<std::string>& source) {
         ModelArg arg = ToModelArg(model);
-        auto cpp_specs = ToSpecs(specs, /*need_save_file=*/true);
+        // Into a work dir: a partition_cfg. Without one: a call's paths.
+        auto cpp_specs = ReadSpecs(specs, out_dir.empty()
+                                              ? mp::SpecSource::kArguments
+                                              : mp::SpecSource::kConfig);
         auto options = ToOptions(expose_uncovered_inputs, infer_shapes);
         std::vector<std::string> paths;
         {
@@ -498,7 +376,36 @@ PYBIND11_MODULE(_partition, m) {
       py::arg("infer_shapes") = true, py::arg("source") = py::none(),
       "Cuts every spec from a model (a path or serialized bytes, loaded "
       "once) and writes each partition to out_dir/save_file, all or "
-      "nothing. Returns the paths written, in spec order.");
+      "nothing. Returns the paths written, in spec order. With an empty "
+      "out_dir each save_file is a path as given.");
+
+  m.def(
+      "read_partition_cfg",
+      [](const mp::ConfigValue& entries, const std::string& list_name) {
+        mp::SpecReadOptions options;
+        options.list_name = list_name;
+        py::list result;
+        for (const auto& spec : mp::ReadPartitionSpecs(entries, options)) {
+          result.append(SpecToPython(spec));
+        }
+        return result;
+      },
+      py::arg("entries"), py::arg("list_name") = "partition_cfg",
+      "Checks a deploy config's partition_cfg list by the partition "
+      "library's rules and returns it as new plain dicts (markers and "
+      "tensor names as lists; list-form dynamic_axes as {axis: ''}). Raises "
+      "PartitionSpecTypeError (a TypeError) or PartitionSpecError naming "
+      "the place, e.g. '<list_name>[1].start[0]'.");
+
+  m.def(
+      "check_dynamic_axes",
+      [](const mp::ConfigValue& value, const std::string& place) {
+        mp::ReadDynamicAxes(value, place);
+      },
+      py::arg("value"), py::arg("place"),
+      "Checks a dynamic_axes value ({tensor: {axis: dim_name}} or {tensor: "
+      "[axis, ...]}) by the partition library's rules; messages name it "
+      "`place`.");
 
   m.def(
       "write_models",

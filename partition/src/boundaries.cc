@@ -36,12 +36,9 @@ void CheckNameMapKeys(const std::map<std::string, std::string>& name_map,
                       BoundaryRole role) {
   const char* map_name = role == BoundaryRole::kStart ? "start_name_map"
                                                       : "end_name_map";
-  for (const auto& [key, value] : name_map) {
-    if (value.empty()) {
-      throw PartitionError(std::string(map_name) + " maps '" + key +
-                           "' to an empty name; an ONNX tensor needs a "
-                           "name: give a non-empty one");
-    }
+  // Empty new names are the spec's own error (CheckPartitionSpec).
+  for (const auto& entry : name_map) {
+    const std::string& key = entry.first;
     if (std::find(mappable.begin(), mappable.end(), key) != mappable.end()) {
       continue;
     }
@@ -329,15 +326,8 @@ void ApplyOutputNames(const GraphIndex& index,
         std::to_string(ends->size()) + " outputs: " + JoinNames(found) +
         "; give exactly one name per output, in this order, or none");
   }
-  for (size_t i = 0; i < ends->size(); ++i) {
-    if (output_names[i].empty()) {
-      throw PartitionError(
-          "output_names[" + std::to_string(i) + "] is empty; an ONNX graph "
-          "output needs a name: give a non-empty name (or none at all to keep "
-          "'" + (*ends)[i].name + "')");
-    }
-    (*ends)[i].name = output_names[i];
-  }
+  // Empty names are the spec's own error (CheckPartitionSpec).
+  for (size_t i = 0; i < ends->size(); ++i) (*ends)[i].name = output_names[i];
 }
 
 void CheckBoundaryNames(const GraphIndex& index,

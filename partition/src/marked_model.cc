@@ -1,5 +1,6 @@
 // MarkedModel: index once, cut many partitions.
 #include <mmdeploy/partition/partition.h>
+#include <mmdeploy/partition/spec.h>
 
 #include <cctype>
 #include <mutex>
@@ -174,6 +175,8 @@ const std::vector<MarkRecord>& MarkedModel::marks() const {
 
 onnx::ModelProto MarkedModel::Extract(const PartitionSpec& spec,
                                       const PartitionOptions& options) const {
+  // The spec's own rules first: they need no model.
+  CheckPartitionSpec(spec);
   const GraphIndex& index = impl_->index();
   // Markers (or, with neither markers nor tensor names, the graph's own
   // inputs/outputs) first, then the tensors named by inputs/outputs.

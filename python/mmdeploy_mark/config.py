@@ -15,15 +15,15 @@ import copy
 import errno
 import json
 import os
-import re
 import traceback
 import types
-import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import partition_types
-# The marker grammar is the partition pass's (C++), not re-implemented here.
-from ._partition import canonical_marker
+# A partition spec's rules (keys, types, markers, save_file, dynamic_axes) are
+# the partition library's (C++); this module names the config file.
+from ._partition import (PartitionSpecError, check_dynamic_axes,
+                         read_partition_cfg)
 
 __all__ = [
     "Config", "load_config", "get_onnx_config", "get_partition_config",
@@ -36,12 +36,6 @@ ConfigLike = Union[PathLike, Mapping[str, Any]]
 
 BASE_KEY = "_base_"
 DELETE_KEY = "_delete_"
-
-# Keys a partition_cfg entry may carry; others are reported as likely typos.
-_PARTITION_ENTRY_KEYS = ("save_file", "start", "end", "output_names",
-                         "start_name_map", "end_name_map", "dynamic_axes",
-                         "inputs", "outputs")
-
 
 def _convert(value: Any) -> Any:
     """Turns every dict inside ``value`` (also inside lists/tuples) into Config."""
@@ -427,43 +421,11 @@ def get_input_shape(cfg: ConfigLike) -> Optional[List[int]]:
     return list(shape)
 
 
-def _check_axes(value: Any, path: str, where: str) -> Dict[int, str]:
-    """Validates one tensor's axes: ``{axis: name}`` or a list of axes."""
-    if isinstance(value, (list, tuple)):
-        if not all(isinstance(a, int) and not isinstance(a, bool)
-                   for a in value):
-            raise TypeError(f"{where}: '{path}' must list int axes, got "
-                            f"{value!r}")
-        return {a: f"{path.rsplit('.', 1)[-1]}_dim{a}" for a in value}
-    if not isinstance(value, dict):
-        raise TypeError(f"{where}: '{path}' must be a dict {{axis: name}} or "
-                        f"a list of axes, got {type(value).__name__}")
-    for axis, name in value.items():
-        if not isinstance(axis, int) or isinstance(axis, bool):
-            raise TypeError(f"{where}: '{path}' has axis {axis!r}; axes are "
-                            f"ints")
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"{where}: '{path}[{axis}]' must be a non-empty "
-                            f"string (the dimension's name), got {name!r}")
-    return {a: n for a, n in value.items()}
-
-
-def _check_dynamic_axes(value: Any, path: str,
-                        where: str) -> Dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"{where}: '{path}' must be a dict mapping tensor "
-                        f"names to axes, got {type(value).__name__}")
-    out: Dict[str, Any] = {}
-    for name, axes in value.items():
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"{where}: '{path}' has key {name!r}; keys are "
-                            f"tensor names (strings)")
-        if isinstance(axes, (list, tuple)):
-            _check_axes(axes, f"{path}.{name}", where)
-            out[name] = list(axes)
-        else:
-            out[name] = _check_axes(axes, f"{path}.{name}", where)
-    return out
+def _spec_error(error: PartitionSpecError, where: str) -> Exception:
+    """The library's message about a spec value, naming the config file: a
+    TypeError for a value of the wrong type, else a ValueError."""
+    cls = TypeError if isinstance(error, TypeError) else ValueError
+    return cls(f"{where}: {error}")
 
 
 def get_dynamic_axes(cfg: ConfigLike,
@@ -494,106 +456,12 @@ def get_dynamic_axes(cfg: ConfigLike,
                 f"{len(dynamic_axes)} entries but only {len(axes_names)} "
                 f"tensor names are known ({list(axes_names)})")
         dynamic_axes = dict(zip(axes_names, dynamic_axes))
-    return _check_dynamic_axes(_to_plain(dynamic_axes),
-                               "onnx_config.dynamic_axes", where)
-
-
-def _check_markers(value: Any, path: str, where: str) -> List[str]:
-    if isinstance(value, str):
-        markers = [value]
-        paths = [path]
-    elif isinstance(value, (list, tuple)):
-        markers = list(value)
-        paths = [f"{path}[{i}]" for i in range(len(markers))]
-    else:
-        raise TypeError(f"{where}: '{path}' must be a marker string or a list "
-                        f"of them (e.g. ['detector_forward:input']), got "
-                        f"{type(value).__name__}")
-    if not markers:
-        raise ValueError(f"{where}: '{path}' is empty; give at least one "
-                         f"marker such as 'detector_forward:input'")
-    for marker, marker_path in zip(markers, paths):
-        if not isinstance(marker, str):
-            raise TypeError(f"{where}: '{marker_path}' must be a string, got "
-                            f"{marker!r}")
-        try:
-            canonical_marker(marker)
-        except ValueError:
-            raise ValueError(
-                f"{where}: '{marker_path}' is {marker!r}; a marker is "
-                f"'func:type' or 'func[id]:type' with type input or output, "
-                f"e.g. 'detector_forward:input' or 'multiclass_nms[0]:input'")
-    return markers
-
-
-def _check_entry(entry: Any, path: str, where: str) -> Dict[str, Any]:
-    if not isinstance(entry, dict):
-        raise TypeError(f"{where}: '{path}' must be a dict with save_file, "
-                        f"start and end, got {type(entry).__name__}")
-    unknown = [k for k in entry if k not in _PARTITION_ENTRY_KEYS]
-    if unknown:
-        warnings.warn(
-            f"{where}: '{path}' has unknown keys {unknown} (known: "
-            f"{', '.join(_PARTITION_ENTRY_KEYS)}); they are ignored",
-            UserWarning, stacklevel=3)
-    out = _to_plain({k: v for k, v in entry.items() if k not in unknown})
-    for key, names in (("save_file", None), ("start", "inputs"),
-                       ("end", "outputs")):
-        if key not in entry and entry.get(names) is None:
-            raise ValueError(
-                f"{where}: '{path}' has no '{key}'; each partition needs "
-                f"save_file, start (or inputs: tensor names) and end (or "
-                f"outputs), e.g. dict(save_file='part.onnx', "
-                f"start=['detector_forward:input'], end=['yolo_head:input'])")
-    save_file = entry["save_file"]
-    if not isinstance(save_file, str) or not save_file.endswith(".onnx") \
-            or save_file == ".onnx":
-        raise ValueError(f"{where}: '{path}.save_file' must be a file name "
-                         f"ending in .onnx, got {save_file!r}")
-    if os.path.isabs(save_file) or ".." in re.split(r"[\\/]", save_file):
-        raise ValueError(f"{where}: '{path}.save_file' must be relative to "
-                         f"the work dir (no absolute path, no '..'), got "
-                         f"{save_file!r}")
-    # Markers, tensor names (inputs/outputs: any ONNX model), or both.
-    out["start"] = (_check_markers(entry["start"], f"{path}.start", where)
-                    if "start" in entry else [])
-    out["end"] = (_check_markers(entry["end"], f"{path}.end", where)
-                  if "end" in entry else [])
-    for key in ("inputs", "outputs"):
-        names = entry.get(key)
-        if names is None:
-            continue
-        if isinstance(names, str):
-            names = [names]
-        if (not isinstance(names, (list, tuple)) or not names or not all(
-                isinstance(n, str) and n for n in names)):
-            raise TypeError(f"{where}: '{path}.{key}' must be a non-empty "
-                            f"list of tensor names (an input may be "
-                            f"'name:shape:dtype'), got {entry.get(key)!r}")
-        out[key] = list(names)
-    if entry.get("output_names") is not None:
-        names = entry["output_names"]
-        if (not isinstance(names, (list, tuple)) or not all(
-                isinstance(n, str) and n for n in names)):
-            raise TypeError(f"{where}: '{path}.output_names' must be a list "
-                            f"of non-empty strings, got {names!r}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"{where}: '{path}.output_names' has duplicate "
-                             f"names: {list(names)}")
-        out["output_names"] = list(names)
-    for key in ("start_name_map", "end_name_map"):
-        mapping = entry.get(key)
-        if mapping is None:
-            continue
-        if not isinstance(mapping, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
-            raise TypeError(f"{where}: '{path}.{key}' must be a dict from mark names to "
-                            f"new non-empty names, got {mapping!r}")
-        out[key] = dict(mapping)
-    if entry.get("dynamic_axes") is not None:
-        out["dynamic_axes"] = _check_dynamic_axes(
-            _to_plain(entry["dynamic_axes"]), f"{path}.dynamic_axes", where)
-    return out
+    dynamic_axes = _to_plain(dynamic_axes)
+    try:
+        check_dynamic_axes(dynamic_axes, "onnx_config.dynamic_axes")
+    except PartitionSpecError as e:
+        raise _spec_error(e, where) from e
+    return dict(dynamic_axes)
 
 
 def resolve_partition_cfg(cfg: ConfigLike) -> List[Dict[str, Any]]:
@@ -601,9 +469,13 @@ def resolve_partition_cfg(cfg: ConfigLike) -> List[Dict[str, Any]]:
 
     ``partition_config.partition_cfg`` when present, else the predefined list
     for ``partition_config.type`` (see :mod:`mmdeploy_mark.partition_types`).
-    Each entry is a new plain dict with ``save_file`` (str ending in .onnx,
-    relative), ``start`` and ``end`` (normalised to lists of marker strings),
-    and optionally ``output_names`` (list of str) and ``dynamic_axes``.
+    The partition library checks the list (its rules are in
+    ``partition/include/mmdeploy/partition/spec.h``). Each entry is a new
+    plain dict with ``save_file`` (str ending in .onnx, relative), ``start``
+    and ``end`` (lists of marker strings, possibly empty), and the optional
+    keys given: ``inputs``, ``outputs``, ``output_names``,
+    ``start_name_map``, ``end_name_map``, ``dynamic_axes`` (list-form axes as
+    ``{axis: ''}``, named by the pass).
 
     Args:
         cfg: a loaded deploy config, a dict or a config file path.
@@ -613,8 +485,9 @@ def resolve_partition_cfg(cfg: ConfigLike) -> List[Dict[str, Any]]:
 
     Raises:
         ValueError: no partition_config; no partition_cfg and a type that is
-            not predefined (the known types are listed); an empty list, a
-            missing key, a malformed marker or save_file, duplicate save_files.
+            not predefined (the known types are listed); an empty list, an
+            unknown or missing key, a malformed marker or save_file,
+            duplicate save_files.
         TypeError: a value of the wrong type. Messages name the config file
             and the key path, e.g. ``partition_config.partition_cfg[0].start``.
     """
@@ -642,25 +515,7 @@ def resolve_partition_cfg(cfg: ConfigLike) -> List[Dict[str, Any]]:
                 f"predefined partition type and there is no partition_cfg; "
                 f"predefined types: {', '.join(known)}")
         entries = partition_types.get_predefined_partition_cfg(ptype)
-        base_path = f"partition_config.partition_cfg (predefined type {ptype!r})"
-        prefix = "partition_config.partition_cfg"
-    else:
-        base_path = prefix = "partition_config.partition_cfg"
-    if not isinstance(entries, (list, tuple)):
-        raise TypeError(f"{where}: '{base_path}' must be a list of dicts, got "
-                        f"{type(entries).__name__}")
-    if not entries:
-        raise ValueError(f"{where}: '{base_path}' is empty; give at least one "
-                         f"partition")
-    out = [_check_entry(e, f"{prefix}[{i}]", where)
-           for i, e in enumerate(entries)]
-    seen: Dict[str, int] = {}
-    for i, entry in enumerate(out):
-        name = os.path.normpath(entry["save_file"])
-        if name in seen:
-            raise ValueError(
-                f"{where}: '{prefix}[{i}].save_file' {entry['save_file']!r} is "
-                f"also the save_file of '{prefix}[{seen[name]}]'")
-        seen[name] = i
-    return out
-
+    try:
+        return read_partition_cfg(entries, "partition_config.partition_cfg")
+    except PartitionSpecError as e:
+        raise _spec_error(e, where) from e

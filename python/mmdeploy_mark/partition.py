@@ -38,6 +38,8 @@ __all__ = [
     "MarkInfo",
     "MarkerNotFoundError",
     "PartitionError",
+    "PartitionSpecError",
+    "PartitionSpecTypeError",
     "TensorNotFoundError",
     "UncoveredTensorError",
     "extract_model",
@@ -60,11 +62,19 @@ TensorNotFoundError = _partition.TensorNotFoundError
 UncoveredTensorError = _partition.UncoveredTensorError
 #: The model file or bytes cannot be parsed, or the graph is inconsistent.
 MalformedModelError = _partition.MalformedModelError
+#: A partition spec breaks a rule of its own (an unknown or missing key, an
+#: invalid value), seen before any model; the message names the place, e.g.
+#: ``partition_cfg[1].start[0]``. A PartitionError.
+PartitionSpecError = _partition.PartitionSpecError
+#: A value of a partition spec has the wrong type: a PartitionSpecError and
+#: a TypeError.
+PartitionSpecTypeError = _partition.PartitionSpecTypeError
 
 # The classes are created by the binding; let them present (and pickle) as
 # members of this module, where users find them.
 for _error in (PartitionError, MarkerNotFoundError, TensorNotFoundError,
-               UncoveredTensorError, MalformedModelError):
+               UncoveredTensorError, MalformedModelError, PartitionSpecError,
+               PartitionSpecTypeError):
     _error.__module__ = __name__
 del _error
 
@@ -330,18 +340,18 @@ def extract_partitions(model: ModelLike,
     Raises:
         FileNotFoundError: ``model`` is a path that does not exist.
         TypeError: a wrong type in ``model`` or ``partition_cfg`` (the
-            message names the key, e.g. ``partition_cfg[1]['start']``).
-        ValueError: an unknown or missing key in ``partition_cfg``.
+            message names the place, e.g. ``partition_cfg[1].start[0]``).
+        ValueError: an unknown or missing key, or an invalid value, in
+            ``partition_cfg`` (as in a deploy config: save_file a relative
+            ``.onnx`` file name, each once; well-formed markers).
         PartitionError: (and its subclasses) as in ``extract_partition``;
             the message names the failing partition and its save_file.
     """
     source = _model_arg(model)
-    if not isinstance(partition_cfg, (list, tuple)):
-        raise TypeError("partition_cfg: expected a list of dicts, got "
-                        f"{type(partition_cfg).__name__}")
+    # The partition library checks the list (spec.h).
     return list(
         _partition.extract_files(
-            source, list(partition_cfg), os.fspath(work_dir),
+            source, partition_cfg, os.fspath(work_dir),
             expose_uncovered_inputs=expose_uncovered_inputs,
             infer_shapes=infer_shapes))
 

@@ -24,6 +24,7 @@ foreach(unit IN ITEMS
     model_io
     partition_map
     shape_info
+    spec
     strip_marks
     tensor_names)
   mmdeploy_mark_add_test(partition_${unit}_test

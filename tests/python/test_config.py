@@ -416,8 +416,8 @@ def test_resolve_normalises_markers_to_lists(tmp_path):
 @pytest.mark.parametrize("entry, key_path, error", [
     ("dict(save_file='p.onnx', end=['b:input'])",
      "partition_config.partition_cfg[0]", ValueError),
-    ("dict(save_file='p.onnx', start=[], end=['b:input'])",
-     "partition_config.partition_cfg[0].start", ValueError),
+    ("dict(save_file='p.onnx', start=[''], end=['b:input'])",
+     "partition_config.partition_cfg[0].start[0]", ValueError),
     ("dict(save_file='p.onnx', start=['a:input'], end=3)",
      "partition_config.partition_cfg[0].end", TypeError),
     ("dict(save_file='p.onnx', start=['a:in'], end=['b:input'])",
@@ -434,14 +434,16 @@ def test_resolve_normalises_markers_to_lists(tmp_path):
      "partition_config.partition_cfg[0].dynamic_axes", TypeError),
     ("dict(save_file='p.onnx', start=['a:input'], end=['b:input'], "
      "dynamic_axes=dict(x=dict(a='b')))",
-     "partition_config.partition_cfg[0].dynamic_axes.x", TypeError),
+     "partition_config.partition_cfg[0].dynamic_axes['x']", TypeError),
     ("'p.onnx'", "partition_config.partition_cfg[0]", TypeError),
+    ("dict(save_file='p.onnx', start=['a:input'], end=['b:input'], "
+     "ouput_names=['x'])", "partition_config.partition_cfg[0]", ValueError),
 ])
 def test_resolve_errors_name_key_path(tmp_path, entry, key_path, error):
     path = _partition_file(tmp_path, f"[{entry}]")
     with pytest.raises(error) as info:
         resolve_partition_cfg(path)
-    assert f"'{key_path}" in str(info.value)
+    assert f"{key_path}: " in str(info.value)
     assert str(path) in str(info.value)
 
 
@@ -449,7 +451,7 @@ def test_resolve_errors_on_second_entry(tmp_path):
     path = _partition_file(
         tmp_path, "[dict(save_file='p.onnx', start='a:input', end='b:input'),"
         " dict(save_file='q.onnx', start='a:input')]")
-    with pytest.raises(ValueError, match=r"partition_cfg\[1\]' has no 'end'"):
+    with pytest.raises(ValueError, match=r"partition_cfg\[1\]: missing key 'end'"):
         resolve_partition_cfg(path)
 
 
@@ -463,14 +465,23 @@ def test_resolve_empty_and_duplicate(tmp_path):
         resolve_partition_cfg(dup)
 
 
-def test_resolve_warns_on_unknown_entry_keys():
+def test_resolve_rejects_unknown_entry_keys():
+    # A typo is an error, as in mmdeploy-partition --config and the API.
     cfg = Config(partition_config=dict(partition_cfg=[
         dict(save_file="p.onnx", start="a:input", end="b:input",
              ouput_names=["x"])
     ]))
-    with pytest.warns(UserWarning, match="ouput_names"):
-        (entry,) = resolve_partition_cfg(cfg)
-    assert "ouput_names" not in entry
+    with pytest.raises(ValueError, match=r"partition_cfg\[0\]: unknown key "
+                       r"'ouput_names'; allowed keys: save_file, start, end"):
+        resolve_partition_cfg(cfg)
+
+
+def test_resolve_accepts_an_empty_marker_list_as_the_graphs_own_boundary():
+    # As everywhere the spec is read: start=[] starts at the model's inputs.
+    cfg = Config(partition_config=dict(partition_cfg=[
+        dict(save_file="p.onnx", start=[], end="b:input")]))
+    (entry,) = resolve_partition_cfg(cfg)
+    assert entry == dict(save_file="p.onnx", start=[], end=["b:input"])
 
 
 def test_resolve_returns_copies():

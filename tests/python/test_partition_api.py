@@ -496,7 +496,7 @@ def test_unknown_spec_key_is_a_value_error_naming_it(yolo, tmp_path):
 def test_wrong_spec_value_type_is_a_type_error_naming_the_key(
         yolo, tmp_path, key, value):
     cfg = [dict(yolo_cfg()[0], **{key: value})]
-    with pytest.raises(TypeError, match=rf"partition_cfg\[0\]\['{key}'\]"):
+    with pytest.raises(TypeError, match=rf"partition_cfg\[0\]\.{key}\b"):
         P.extract_partitions(yolo, cfg, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
@@ -563,7 +563,7 @@ def test_dynamic_axes_accept_numpy_integers_but_not_bool(yolo):
     part = P.extract_partition(yolo, **YOLO_BACKBONE,
                                dynamic_axes={"input": {np.int64(0): "n"}})
     assert part.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "n"
-    with pytest.raises(TypeError, match=r"\['dynamic_axes'\]\['input'\]"):
+    with pytest.raises(TypeError, match=r"\.dynamic_axes\['input'\]"):
         P.extract_partition(yolo, **YOLO_BACKBONE,
                             dynamic_axes={"input": {True: "n"}})
 

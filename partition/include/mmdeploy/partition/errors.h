@@ -47,6 +47,23 @@ class UncoveredTensorError : public PartitionError {
   using PartitionError::PartitionError;
 };
 
+// A partition spec breaks a rule of its own, seen without a model (spec.h):
+// an unknown or missing key, or an invalid value. The message is
+// "<place>: <problem>", the place being where the value sits (e.g.
+// "partition_cfg[1].start[0]"), the problem saying what to do.
+class SpecError : public PartitionError {
+ public:
+  SpecError(const std::string& place, const std::string& problem)
+      : PartitionError(place.empty() ? problem : place + ": " + problem) {}
+};
+
+// A value of a partition spec has the wrong type (e.g. a number where a
+// marker string belongs). A Python TypeError in the binding.
+class SpecTypeError : public SpecError {
+ public:
+  using SpecError::SpecError;
+};
+
 // The model file or bytes cannot be parsed, or the graph is inconsistent
 // (e.g. a tensor produced twice).
 class MalformedModelError : public PartitionError {
