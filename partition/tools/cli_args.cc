@@ -23,7 +23,7 @@ const char kUsage[] =
     "[--outputs T,...] -o OUT\n"
     "                          (freely mixed with --start/--end)\n"
     "       mmdeploy-partition MODEL --config PARTITIONS.json --work-dir DIR\n"
-    "                          (a cut or --config: [--visualize MAP.svg])\n"
+    "       (each cut above may add --visualize MAP.svg: its partition map)\n"
     "       mmdeploy-partition MODEL --strip -o OUT\n"
     "       mmdeploy-partition --help | --version\n";
 
