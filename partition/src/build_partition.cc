@@ -25,7 +25,7 @@ const std::string& Lookup(const Renames& renames, const std::string& name) {
 }
 
 void AddBodyNames(const onnx::GraphProto& body,
-                  std::unordered_set<std::string>* names) {
+                  std::unordered_set<std::string_view>* names) {
   for (const auto& input : body.input()) names->insert(input.name());
   for (const auto& output : body.output()) names->insert(output.name());
   for (const auto& init : body.initializer()) names->insert(init.name());
@@ -132,7 +132,7 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
   const auto& graph = index.graph();
 
   // Marks inside the partition vanish: their readers read the mark's input.
-  Renames mark_input;
+  std::unordered_map<std::string_view, std::string_view> mark_input;
   size_t compute_nodes = 0;
   for (const int node : collection.nodes) {
     if (index.IsMark(node)) {
@@ -141,7 +141,8 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
       ++compute_nodes;
     }
   }
-  auto mark_source = [&](std::string name) {
+  auto mark_source = [&](std::string_view name) {
+    if (mark_input.empty()) return name;
     for (auto it = mark_input.find(name); it != mark_input.end();
          it = mark_input.find(name)) {
       name = it->second;
@@ -167,7 +168,7 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
   }
   std::vector<std::pair<std::string, std::string>> identities;  // from, to
   for (const auto& end : ends) {
-    const std::string from = mark_source(end.tensor);
+    const std::string from(mark_source(end.tensor));
     const bool is_input =
         start_of_tensor.count(from) != 0 || exposed.count(from) != 0;
     if (is_input && compute_nodes == 0) {
@@ -209,27 +210,60 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
 
   // A boundary name must not be taken by another tensor of the partition,
   // or two values would share a name. Names inside bodies count too, since
-  // a body defining the name would shadow the renamed outer tensor.
-  std::unordered_set<std::string> existing;
-  for (const int node : collection.nodes) {
-    if (index.IsMark(node)) continue;
-    const auto& proto = graph.node(node);
-    for (const auto& input : proto.input()) existing.insert(mark_source(input));
-    existing.insert(proto.output().begin(), proto.output().end());
-    for (const auto& attr : proto.attribute()) {
-      if (attr.has_g()) AddBodyNames(attr.g(), &existing);
-      for (const auto& body : attr.graphs()) AddBodyNames(body, &existing);
+  // a body defining the name would shadow the renamed outer tensor. The
+  // set views the model's strings and is built only when a boundary is
+  // renamed or a node output must be (a cut at tensor names renames
+  // nothing).
+  std::unordered_set<std::string_view> existing;
+  auto build_existing = [&] {
+    existing.reserve(collection.nodes.size() * 3 +
+                     collection.initializers.size());
+    for (const int node : collection.nodes) {
+      if (index.IsMark(node)) continue;
+      const auto& proto = graph.node(node);
+      for (const auto& input : proto.input()) {
+        existing.insert(mark_source(input));
+      }
+      existing.insert(proto.output().begin(), proto.output().end());
+      for (const auto& attr : proto.attribute()) {
+        if (attr.has_g()) AddBodyNames(attr.g(), &existing);
+        for (const auto& body : attr.graphs()) AddBodyNames(body, &existing);
+      }
+    }
+    for (const int init : collection.initializers) {
+      existing.insert(graph.initializer(init).name());
+    }
+    for (const int init : collection.sparse_initializers) {
+      existing.insert(graph.sparse_initializer(init).values().name());
+    }
+    existing.insert(exposed.begin(), exposed.end());
+    // Mark outputs vanish from the partition, bodies included.
+    for (const auto& entry : mark_input) existing.erase(entry.first);
+  };
+
+  // A kept node may also produce a tensor the partition takes as an input:
+  // a Split kept for its other outputs, cut at one of them. The input
+  // supplies that value; the node's own output gets a name nothing reads,
+  // so that every tensor of the partition keeps one definition.
+  //   before:  (a, b) = Split(x)      inputs x, b     outputs Add(a, b)
+  //   after:   (a, b_unused) = Split(x);  out = Add(a, b)
+  std::vector<std::string> shadowed;  // such outputs
+  {
+    std::vector<char> kept(static_cast<size_t>(graph.node_size()), 0);
+    for (const int node : collection.nodes) {
+      if (!index.IsMark(node)) kept[node] = 1;
+    }
+    for (const auto& tensor : collection.used_inputs) {
+      const int producer = index.Producer(tensor);
+      if (producer != GraphIndex::kNone && kept[producer] != 0) {
+        shadowed.push_back(tensor);
+      }
     }
   }
-  for (const int init : collection.initializers) {
-    existing.insert(graph.initializer(init).name());
-  }
-  for (const int init : collection.sparse_initializers) {
-    existing.insert(graph.sparse_initializer(init).values().name());
-  }
-  existing.insert(exposed.begin(), exposed.end());
-  // Mark outputs vanish from the partition, bodies included.
-  for (const auto& entry : mark_input) existing.erase(entry.first);
+
+  bool renamed = !shadowed.empty() || !identities.empty();
+  for (const auto& [from, to] : renames) renamed |= from != to;
+  if (renamed) build_existing();
   auto check_clash = [&](const std::string& from, const std::string& to) {
     if (from == to || existing.count(to) == 0) return;
     const NameOwner& owner = owner_of_name.at(to);
@@ -243,22 +277,13 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
   for (const auto& [from, to] : renames) check_clash(from, to);
   for (const auto& identity : identities) check_clash("", identity.second);
 
-  // A kept node may also produce a tensor the partition takes as an input:
-  // a Split kept for its other outputs, cut at one of them. The input
-  // supplies that value; the node's own output gets a name nothing reads,
-  // so that every tensor of the partition keeps one definition.
-  //   before:  (a, b) = Split(x)      inputs x, b     outputs Add(a, b)
-  //   after:   (a, b_unused) = Split(x);  out = Add(a, b)
   Renames unused_outputs;
-  std::unordered_set<std::string> taken = existing;
-  for (const auto& [from, to] : renames) taken.insert(to);
-  for (const auto& identity : identities) taken.insert(identity.second);
-  for (const int node : collection.nodes) {
-    if (index.IsMark(node)) continue;
-    for (const auto& output : graph.node(node).output()) {
-      if (output.empty() || collection.used_inputs.count(output) == 0) {
-        continue;
-      }
+  if (!shadowed.empty()) {
+    std::unordered_set<std::string> taken;
+    for (const auto name : existing) taken.emplace(name);
+    for (const auto& [from, to] : renames) taken.insert(to);
+    for (const auto& identity : identities) taken.insert(identity.second);
+    for (const auto& output : shadowed) {
       std::string name = output + "_unused";
       for (int n = 1; taken.count(name) != 0; ++n) {
         name = output + "_unused_" + std::to_string(n);
@@ -270,7 +295,8 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
 
   Renames reads = renames;
   for (const auto& entry : mark_input) {
-    reads[entry.first] = Lookup(renames, mark_source(entry.first));
+    reads[std::string(entry.first)] =
+        Lookup(renames, std::string(mark_source(entry.first)));
   }
 
   onnx::ModelProto out;
@@ -278,15 +304,30 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
   auto* part = out.mutable_graph();
   part->set_name(GraphName(spec.save_file));
 
+  // Only the readers and writers of renamed tensors change names; the
+  // index finds them, so other nodes are copied without a lookup per name.
+  std::vector<char> touched(static_cast<size_t>(graph.node_size()), 0);
+  for (const auto& entry : reads) {
+    for (const int node : index.Consumers(entry.first)) touched[node] = 1;
+  }
+  auto touch_producer = [&](const std::string& tensor) {
+    const int node = index.Producer(tensor);
+    if (node != GraphIndex::kNone) touched[node] = 1;
+  };
+  for (const auto& entry : renames) touch_producer(entry.first);
+  for (const auto& entry : unused_outputs) touch_producer(entry.first);
+  part->mutable_node()->Reserve(static_cast<int>(compute_nodes));
   for (const int node : collection.nodes) {
     if (index.IsMark(node)) continue;
     auto* copy = part->add_node();
     *copy = graph.node(node);
-    for (auto& input : *copy->mutable_input()) input = Lookup(reads, input);
-    for (auto& output : *copy->mutable_output()) {
-      const auto unused = unused_outputs.find(output);
-      output = unused != unused_outputs.end() ? unused->second
-                                              : Lookup(renames, output);
+    if (touched[node] != 0) {
+      for (auto& input : *copy->mutable_input()) input = Lookup(reads, input);
+      for (auto& output : *copy->mutable_output()) {
+        const auto unused = unused_outputs.find(output);
+        output = unused != unused_outputs.end() ? unused->second
+                                                : Lookup(renames, output);
+      }
     }
     for (auto& attr : *copy->mutable_attribute()) {
       auto fix_body = [&](onnx::GraphProto* body) {
@@ -348,7 +389,7 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
     if (end.mark != GraphIndex::kNone) {
       tensors.push_back(index.marks()[end.mark].input);
     }
-    tensors.push_back(mark_source(end.tensor));
+    tensors.emplace_back(mark_source(end.tensor));
     BoundaryType(index, tensors, end.mark, output->mutable_type());
     ports.insert(end.name);
   }
@@ -357,8 +398,10 @@ onnx::ModelProto BuildPartition(const onnx::ModelProto& model,
   for (const int node : collection.nodes) {
     if (index.IsMark(node)) continue;
     for (const auto& tensor : graph.node(node).output()) {
-      const std::string& name = Lookup(renames, tensor);
-      if (tensor.empty() || ports.count(name) != 0) continue;
+      if (tensor.empty()) continue;
+      const std::string& name =
+          touched[node] != 0 ? Lookup(renames, tensor) : tensor;
+      if (ports.count(name) != 0) continue;
       if (const onnx::TypeProto* type = index.FindType(tensor)) {
         auto* info = part->add_value_info();
         info->set_name(name);

@@ -59,58 +59,64 @@ std::vector<std::string> OuterScopeReads(const onnx::GraphProto& body,
 }
 
 GraphIndex::GraphIndex(const onnx::GraphProto& graph) : graph_(graph) {
-  for (int i = 0; i < graph.initializer_size(); ++i) {
-    initializer_.emplace(graph.initializer(i).name(), i);
-  }
-  for (int i = 0; i < graph.sparse_initializer_size(); ++i) {
-    sparse_initializer_.emplace(graph.sparse_initializer(i).values().name(),
-                                i);
-  }
-  for (int i = 0; i < graph.input_size(); ++i) {
-    graph_input_.emplace(graph.input(i).name(), i);
-  }
-  for (const auto& output : graph.output()) {
-    graph_outputs_.insert(output.name());
-  }
-  // First declaration wins: graph inputs, then outputs, then value_info.
-  for (const auto& info : graph.input()) {
-    if (info.has_type()) type_.emplace(info.name(), &info.type());
-  }
-  for (const auto& info : graph.output()) {
-    if (info.has_type()) type_.emplace(info.name(), &info.type());
-  }
-  for (const auto& info : graph.value_info()) {
-    if (info.has_type()) type_.emplace(info.name(), &info.type());
-  }
-
   const int node_count = graph.node_size();
-  reads_.resize(node_count);
-  is_mark_.assign(node_count, false);
+  // Most tensors are node outputs; inputs mostly name them again.
+  ids_.Reserve(static_cast<size_t>(node_count) * 2 +
+               static_cast<size_t>(graph.initializer_size()) +
+               static_cast<size_t>(graph.input_size()));
+  // Ids first (the tables are sized once), definitions after; each name
+  // is hashed once.
+  auto intern_all = [this](const auto& items, auto&& name_of) {
+    std::vector<int> ids;
+    ids.reserve(static_cast<size_t>(items.size()));
+    for (const auto& item : items) ids.push_back(ids_.Intern(name_of(item)));
+    return ids;
+  };
+  auto value_name = [](const auto& item) -> const std::string& {
+    return item.name();
+  };
+  const std::vector<int> init_ids =
+      intern_all(graph.initializer(), value_name);
+  const std::vector<int> sparse_ids = intern_all(
+      graph.sparse_initializer(),
+      [](const onnx::SparseTensorProto& init) -> const std::string& {
+        return init.values().name();
+      });
+  const std::vector<int> input_ids = intern_all(graph.input(), value_name);
+  const std::vector<int> output_ids = intern_all(graph.output(), value_name);
+  const std::vector<int> info_ids = intern_all(graph.value_info(), value_name);
+  std::vector<std::pair<int, int>> produced;  // (tensor id, node)
+  produced.reserve(static_cast<size_t>(node_count));
+
+  // Reads per node: direct inputs each once, then what bodies read from
+  // the outer scope. A node has few inputs: a linear scan finds repeats.
+  read_begin_.reserve(static_cast<size_t>(node_count) + 1);
+  reads_.reserve(static_cast<size_t>(node_count) * 2);
+  is_mark_.assign(static_cast<size_t>(node_count), 0);
   for (int i = 0; i < node_count; ++i) {
     const auto& node = graph.node(i);
     for (const auto& output : node.output()) {
-      if (output.empty()) continue;
-      const auto [it, inserted] = producer_.emplace(output, i);
-      if (!inserted) {
-        throw MalformedModelError(
-            "tensor '" + output + "' is produced by two nodes, " +
-            DescribeNode(graph.node(it->second)) + " and " +
-            DescribeNode(node) + "; the graph is not valid ONNX");
-      }
-      if (graph_input_.count(output) != 0 || initializer_.count(output) != 0) {
-        throw MalformedModelError(
-            "tensor '" + output + "' produced by node " + DescribeNode(node) +
-            " is also a graph input or initializer; the graph is not valid "
-            "ONNX");
-      }
+      if (!output.empty()) produced.emplace_back(ids_.Intern(output), i);
     }
-    std::unordered_set<std::string> seen;
-    auto& reads = reads_[i];
-    for (const auto& input : node.input()) AddOnce(input, &seen, &reads);
+    const size_t begin = reads_.size();
+    read_begin_.push_back(static_cast<int>(begin));
+    auto add_once = [&](int id) {
+      for (size_t k = begin; k < reads_.size(); ++k) {
+        if (reads_[k] == id) return;
+      }
+      reads_.push_back(id);
+    };
+    for (const auto& input : node.input()) {
+      if (!input.empty()) add_once(ids_.Intern(input));
+    }
     ForEachBody(node, [&](const onnx::GraphProto& body) {
       std::vector<MarkRecord> body_marks;
-      for (const auto& name : OuterScopeReads(body, &body_marks)) {
-        AddOnce(name, &seen, &reads);
+      for (auto& name : OuterScopeReads(body, &body_marks)) {
+        if (const int known = ids_.Find(name); known != kNone) {
+          add_once(known);
+        } else {
+          add_once(ids_.Intern(owned_names_.emplace_back(std::move(name))));
+        }
       }
       for (auto& mark : body_marks) {
         const int position = static_cast<int>(nested_marks_.size());
@@ -119,10 +125,8 @@ GraphIndex::GraphIndex(const onnx::GraphProto& graph) : graph_(graph) {
         nested_marks_.push_back({std::move(mark), i});
       }
     });
-    for (const auto& name : reads) consumers_[name].push_back(i);
-
     if (IsMarkNode(node)) {
-      is_mark_[i] = true;
+      is_mark_[i] = 1;
       MarkRecord mark = ReadMarkRecord(node);
       const std::string key = MarkerKey(mark.func, mark.func_id, mark.type);
       auto& same = marks_by_key_[key];
@@ -135,6 +139,67 @@ GraphIndex::GraphIndex(const onnx::GraphProto& graph) : graph_(graph) {
       mark_nodes_.push_back(i);
     }
   }
+  read_begin_.push_back(static_cast<int>(reads_.size()));
+
+  const size_t count = static_cast<size_t>(ids_.size());
+  producer_.assign(count, kNone);
+  initializer_.assign(count, kNone);
+  sparse_initializer_.assign(count, kNone);
+  graph_input_.assign(count, kNone);
+  is_graph_output_.assign(count, 0);
+  type_.assign(count, nullptr);
+  // First definition wins, as protobuf's users expect of repeated names.
+  auto first = [](const std::vector<int>& ids, std::vector<int>* table) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      int& slot = (*table)[ids[i]];
+      if (slot == kNone) slot = static_cast<int>(i);
+    }
+  };
+  first(init_ids, &initializer_);
+  first(sparse_ids, &sparse_initializer_);
+  first(input_ids, &graph_input_);
+  for (const int id : output_ids) is_graph_output_[id] = 1;
+  // First declaration wins: graph inputs, then outputs, then value_info.
+  auto declare = [this](const std::vector<int>& ids, const auto& infos) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const auto& info = infos[static_cast<int>(i)];
+      const onnx::TypeProto*& slot = type_[ids[i]];
+      if (slot == nullptr && info.has_type()) slot = &info.type();
+    }
+  };
+  declare(input_ids, graph.input());
+  declare(output_ids, graph.output());
+  declare(info_ids, graph.value_info());
+
+  for (const auto& [id, node] : produced) {
+    const auto output = [&] { return std::string(ids_.Name(id)); };
+    if (producer_[id] != kNone) {
+      throw MalformedModelError(
+          "tensor '" + output() + "' is produced by two nodes, " +
+          DescribeNode(graph.node(producer_[id])) + " and " +
+          DescribeNode(graph.node(node)) + "; the graph is not valid ONNX");
+    }
+    if (graph_input_[id] != kNone || initializer_[id] != kNone) {
+      throw MalformedModelError(
+          "tensor '" + output() + "' produced by node " +
+          DescribeNode(graph.node(node)) +
+          " is also a graph input or initializer; the graph is not valid "
+          "ONNX");
+    }
+    producer_[id] = node;
+  }
+
+  // Consumers in graph order, as one array sliced per tensor.
+  consumer_begin_.assign(count + 1, 0);
+  for (const int id : reads_) ++consumer_begin_[id + 1];
+  for (size_t id = 0; id < count; ++id) {
+    consumer_begin_[id + 1] += consumer_begin_[id];
+  }
+  consumers_.resize(reads_.size());
+  std::vector<int> next(consumer_begin_.begin(), consumer_begin_.end() - 1);
+  for (int i = 0; i < node_count; ++i) {
+    for (const int id : ReadIds(i)) consumers_[next[id]++] = i;
+  }
 }
 
 std::string GraphIndex::MarkerKey(const std::string& func, int64_t func_id,
@@ -143,42 +208,51 @@ std::string GraphIndex::MarkerKey(const std::string& func, int64_t func_id,
   return func + '\n' + std::to_string(func_id) + '\n' + type;
 }
 
-int GraphIndex::Producer(const std::string& tensor) const {
-  const auto it = producer_.find(tensor);
-  return it == producer_.end() ? kNone : it->second;
+int GraphIndex::TensorId(std::string_view tensor) const {
+  return ids_.Find(tensor);
 }
 
-const std::vector<int>& GraphIndex::Consumers(const std::string& tensor) const {
-  const auto it = consumers_.find(tensor);
-  return it == consumers_.end() ? kNoIndices : it->second;
+int GraphIndex::Producer(std::string_view tensor) const {
+  const int id = TensorId(tensor);
+  return id == kNone ? kNone : producer_[id];
 }
 
-const std::vector<std::string>& GraphIndex::Reads(int node) const {
-  return reads_[node];
+std::vector<int> GraphIndex::Consumers(std::string_view tensor) const {
+  const int id = TensorId(tensor);
+  if (id == kNone) return {};
+  return std::vector<int>(consumers_.begin() + consumer_begin_[id],
+                          consumers_.begin() + consumer_begin_[id + 1]);
 }
 
-int GraphIndex::Initializer(const std::string& tensor) const {
-  const auto it = initializer_.find(tensor);
-  return it == initializer_.end() ? kNone : it->second;
+std::vector<std::string> GraphIndex::Reads(int node) const {
+  std::vector<std::string> names;
+  for (const int id : ReadIds(node)) names.emplace_back(ids_.Name(id));
+  return names;
 }
 
-int GraphIndex::SparseInitializer(const std::string& tensor) const {
-  const auto it = sparse_initializer_.find(tensor);
-  return it == sparse_initializer_.end() ? kNone : it->second;
+int GraphIndex::Initializer(std::string_view tensor) const {
+  const int id = TensorId(tensor);
+  return id == kNone ? kNone : initializer_[id];
 }
 
-int GraphIndex::GraphInput(const std::string& tensor) const {
-  const auto it = graph_input_.find(tensor);
-  return it == graph_input_.end() ? kNone : it->second;
+int GraphIndex::SparseInitializer(std::string_view tensor) const {
+  const int id = TensorId(tensor);
+  return id == kNone ? kNone : sparse_initializer_[id];
 }
 
-bool GraphIndex::IsGraphOutput(const std::string& tensor) const {
-  return graph_outputs_.count(tensor) != 0;
+int GraphIndex::GraphInput(std::string_view tensor) const {
+  const int id = TensorId(tensor);
+  return id == kNone ? kNone : graph_input_[id];
 }
 
-const onnx::TypeProto* GraphIndex::FindType(const std::string& tensor) const {
-  const auto it = type_.find(tensor);
-  return it == type_.end() ? nullptr : it->second;
+bool GraphIndex::IsGraphOutput(std::string_view tensor) const {
+  const int id = TensorId(tensor);
+  return id != kNone && is_graph_output_[id] != 0;
+}
+
+const onnx::TypeProto* GraphIndex::FindType(std::string_view tensor) const {
+  const int id = TensorId(tensor);
+  return id == kNone ? nullptr : type_[id];
 }
 
 const std::vector<int>& GraphIndex::MarksMatching(const Marker& marker) const {

@@ -5,10 +5,14 @@
 #include <mmdeploy/partition/partition.h>
 #include <onnx/onnx_pb.h>
 
+#include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "name_table.h"
 
 namespace mmdeploy::partition {
 
@@ -20,38 +24,68 @@ struct NestedMark {
 
 // Producer and consumers per tensor, initializers, value infos and graph
 // inputs/outputs by name, marks in graph order, and per node the tensors it
-// reads including those its bodies read from the outer scope. Building it is
-// linear in the size of the graph (bodies included); it never changes
-// afterwards. The graph must outlive the index and stay unchanged.
+// reads including those its bodies read from the outer scope. Every tensor
+// name the graph mentions is interned once to a dense id (0..tensor_count()
+// - 1, viewing the graph's own strings), and the tables are vectors indexed
+// by id or node: one hash lookup per name, then array accesses, and no
+// per-node allocation, which is what keeps a cut of a 100k-node graph below
+// protobuf's own parse and serialize. Building it is linear in the size of
+// the graph (bodies included); it never changes afterwards. The graph must
+// outlive the index and stay unchanged.
 class GraphIndex {
  public:
   static constexpr int kNone = -1;
+
+  // The tensor ids a node reads, in first-use order.
+  struct Ids {
+    const int* first;
+    const int* last;
+    const int* begin() const { return first; }
+    const int* end() const { return last; }
+    size_t size() const { return static_cast<size_t>(last - first); }
+    bool empty() const { return first == last; }
+  };
 
   // Throws MalformedModelError if a tensor is defined twice (two producers,
   // or a node output that is also a graph input or initializer) or a Mark
   // node does not have exactly one input and one output.
   explicit GraphIndex(const onnx::GraphProto& graph);
+  GraphIndex(const GraphIndex&) = delete;
+  GraphIndex& operator=(const GraphIndex&) = delete;
 
   const onnx::GraphProto& graph() const { return graph_; }
 
+  // The id of a tensor name, or kNone for a name the graph never mentions.
+  int TensorId(std::string_view tensor) const;
+  std::string_view TensorName(int id) const { return ids_.Name(id); }
+  int tensor_count() const { return ids_.size(); }
+
   // Index of the node producing `tensor`, or kNone.
-  int Producer(const std::string& tensor) const;
+  int Producer(std::string_view tensor) const;
+  int ProducerOf(int id) const { return producer_[id]; }
   // Nodes reading `tensor` directly or from a body, in graph order.
-  const std::vector<int>& Consumers(const std::string& tensor) const;
+  std::vector<int> Consumers(std::string_view tensor) const;
   // What node `node` reads: its non-empty inputs and the outer-scope tensors
   // its bodies read, each once.
-  const std::vector<std::string>& Reads(int node) const;
-  bool IsMark(int node) const { return is_mark_[node]; }
+  Ids ReadIds(int node) const {
+    return {reads_.data() + read_begin_[node],
+            reads_.data() + read_begin_[node + 1]};
+  }
+  std::vector<std::string> Reads(int node) const;  // the same, by name
+  bool IsMark(int node) const { return is_mark_[node] != 0; }
 
   // Index into graph().initializer() / sparse_initializer() / input(), or
   // kNone.
-  int Initializer(const std::string& tensor) const;
-  int SparseInitializer(const std::string& tensor) const;
-  int GraphInput(const std::string& tensor) const;
-  bool IsGraphOutput(const std::string& tensor) const;
+  int Initializer(std::string_view tensor) const;
+  int InitializerOf(int id) const { return initializer_[id]; }
+  int SparseInitializer(std::string_view tensor) const;
+  int SparseInitializerOf(int id) const { return sparse_initializer_[id]; }
+  int GraphInput(std::string_view tensor) const;
+  int GraphInputOf(int id) const { return graph_input_[id]; }
+  bool IsGraphOutput(std::string_view tensor) const;
   // The declared type of `tensor` from the graph inputs, outputs or
   // value_info (in that order), or nullptr.
-  const onnx::TypeProto* FindType(const std::string& tensor) const;
+  const onnx::TypeProto* FindType(std::string_view tensor) const;
 
   // Main-graph marks in graph order, and the node of each.
   const std::vector<MarkRecord>& marks() const { return marks_; }
@@ -69,17 +103,23 @@ class GraphIndex {
  private:
   static std::string MarkerKey(const std::string& func, int64_t func_id,
                                const std::string& type);
-
   const onnx::GraphProto& graph_;
-  std::unordered_map<std::string, int> producer_;
-  std::unordered_map<std::string, std::vector<int>> consumers_;
-  std::vector<std::vector<std::string>> reads_;
-  std::vector<bool> is_mark_;
-  std::unordered_map<std::string, int> initializer_;
-  std::unordered_map<std::string, int> sparse_initializer_;
-  std::unordered_map<std::string, int> graph_input_;
-  std::unordered_map<std::string, const onnx::TypeProto*> type_;
-  std::unordered_set<std::string> graph_outputs_;
+  NameTable ids_;
+  // Names only computed (bodies' outer-scope reads), kept alive here.
+  std::deque<std::string> owned_names_;
+  // Per tensor id.
+  std::vector<int> producer_;
+  std::vector<int> initializer_;
+  std::vector<int> sparse_initializer_;
+  std::vector<int> graph_input_;
+  std::vector<char> is_graph_output_;
+  std::vector<const onnx::TypeProto*> type_;
+  std::vector<int> consumer_begin_;  // consumers_[begin[id], begin[id + 1])
+  std::vector<int> consumers_;
+  // Per node: reads_[read_begin_[node], read_begin_[node + 1]).
+  std::vector<int> read_begin_;
+  std::vector<int> reads_;
+  std::vector<char> is_mark_;
   std::vector<MarkRecord> marks_;
   std::vector<int> mark_nodes_;
   std::vector<NestedMark> nested_marks_;

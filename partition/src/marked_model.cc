@@ -1,5 +1,6 @@
 // MarkedModel: index once, cut many partitions.
 #include <mmdeploy/partition/partition.h>
+#include <google/protobuf/arena.h>
 #include <mmdeploy/partition/spec.h>
 
 #include <cctype>
@@ -13,6 +14,7 @@
 #include "collect_nodes.h"
 #include "graph_index.h"
 #include "mark_list.h"
+#include "model_io.h"
 #include "shape_info.h"
 #include "validate_graph.h"
 
@@ -116,11 +118,22 @@ void SetOverride(const InputOverride& override, onnx::ValueInfoProto* input) {
 class MarkedModel::Impl {
  public:
   Impl(onnx::ModelProto model, std::string source)
-      : model_(Validated(std::move(model), source)),
+      : owned_(std::move(model)),
+        model_(&owned_),
         source_(std::move(source)),
-        index_(CheckedGraph(model_, source_)) {}
+        index_(Prepared(model_, source_)) {}
 
-  const onnx::ModelProto& model() const { return model_; }
+  // The model read from `path` onto an arena of its own: parsing a large
+  // graph, and freeing it at the end, then cost a fraction of what one
+  // allocation per string and message does.
+  explicit Impl(const std::string& path)
+      : arena_(std::make_unique<google::protobuf::Arena>()),
+        model_(google::protobuf::Arena::CreateMessage<onnx::ModelProto>(
+            arena_.get())),
+        source_(path),
+        index_(Prepared(Loaded(path, model_), source_)) {}
+
+  const onnx::ModelProto& model() const { return *model_; }
   const GraphIndex& index() const { return index_; }
   const std::string& source() const { return source_; }
 
@@ -129,32 +142,35 @@ class MarkedModel::Impl {
   const std::unordered_map<std::string, onnx::TypeProto>& InferredTypes()
       const {
     std::call_once(inferred_once_,
-                   [this] { inferred_ = InferModelTypes(model_); });
+                   [this] { inferred_ = InferModelTypes(*model_); });
     return inferred_;
   }
 
  private:
-  // Checks everything later steps rely on before any work (see
-  // validate_graph.h); puts out-of-order nodes in order.
-  static onnx::ModelProto Validated(onnx::ModelProto model,
-                                    const std::string& source) {
-    ValidateModel(&model, source);
+  static onnx::ModelProto* Loaded(const std::string& path,
+                                  onnx::ModelProto* model) {
+    LoadModelInto(path, model);
     return model;
   }
 
-  static const onnx::GraphProto& CheckedGraph(const onnx::ModelProto& model,
-                                              const std::string& source) {
-    if (!model.has_graph()) {
+  // Checks everything later steps rely on before any work (see
+  // validate_graph.h); puts out-of-order nodes in order.
+  static const onnx::GraphProto& Prepared(onnx::ModelProto* model,
+                                          const std::string& source) {
+    ValidateModel(model, source);
+    if (!model->has_graph()) {
       throw MalformedModelError(
           "model" + (source.empty() ? std::string() : " '" + source + "'") +
           " has no graph; it is not a complete ONNX model");
     }
-    return model.graph();
+    return model->graph();
   }
 
-  // The index refers into model_, so Impl never moves (MarkedModel moves
-  // the pointer to it).
-  const onnx::ModelProto model_;
+  // The index refers into *model_, so Impl never moves (MarkedModel moves
+  // the pointer to it). The model is owned_ or lives on arena_.
+  std::unique_ptr<google::protobuf::Arena> arena_;
+  onnx::ModelProto owned_;
+  onnx::ModelProto* model_;
   const std::string source_;
   const GraphIndex index_;
   mutable std::once_flag inferred_once_;
@@ -163,6 +179,10 @@ class MarkedModel::Impl {
 
 MarkedModel::MarkedModel(onnx::ModelProto model, std::string source)
     : impl_(std::make_unique<Impl>(std::move(model), std::move(source))) {}
+MarkedModel::MarkedModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MarkedModel MarkedModel::Load(const std::string& path) {
+  return MarkedModel(std::make_unique<Impl>(path));
+}
 MarkedModel::~MarkedModel() = default;
 MarkedModel::MarkedModel(MarkedModel&&) noexcept = default;
 MarkedModel& MarkedModel::operator=(MarkedModel&&) noexcept = default;

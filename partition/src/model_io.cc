@@ -22,6 +22,7 @@
 
 #include <mmdeploy/partition/partition.h>
 
+#include "model_io.h"
 #include "tensor_data.h"
 #include "wire_format.h"
 
@@ -36,8 +37,8 @@ constexpr size_t kMinReferencedPayload = 1024;
 
 // Parses and checks the minimum the pass relies on. `what` names the source
 // in messages ("model file 'a.onnx'" or "model bytes").
-onnx::ModelProto ParseOrThrow(const void* data, size_t size,
-                              const std::string& what) {
+void ParseOrThrow(const void* data, size_t size, const std::string& what,
+                  onnx::ModelProto* model) {
   if (size == 0) {
     throw MalformedModelError(what + " is empty: expected a serialized ONNX "
                               "ModelProto");
@@ -47,26 +48,24 @@ onnx::ModelProto ParseOrThrow(const void* data, size_t size,
                               "for one message: store the weights as "
                               "external data");
   }
-  onnx::ModelProto model;
   // A truncated or foreign file usually fails to parse; when it happens to
   // parse, the checks below catch what the pass cannot work with.
-  if (!model.ParseFromArray(data, static_cast<int>(size))) {
+  if (!model->ParseFromArray(data, static_cast<int>(size))) {
     throw MalformedModelError(
         what + " is not a valid ONNX model (" + std::to_string(size) +
         " bytes could not be parsed as a ModelProto; the file may be "
         "truncated or not an ONNX file): re-export or re-download it");
   }
-  if (!model.has_graph()) {
+  if (!model->has_graph()) {
     throw MalformedModelError(what +
                               " parses but holds no graph; it is not an ONNX "
                               "model or was truncated: re-export it");
   }
-  if (model.ir_version() <= 0) {
+  if (model->ir_version() <= 0) {
     throw MalformedModelError(what +
                               " has no ir_version; it is not an ONNX model "
                               "or was truncated: re-export it");
   }
-  return model;
 }
 
 // A read-only mapping of a whole file.
@@ -153,9 +152,39 @@ bool RewriteTensor(const uint8_t* data, const wire::Field& tensor,
   return true;
 }
 
+// Whether any initializer payload of the file is large enough to be
+// referenced: a scan of field headers that copies nothing, so that a model
+// of small tensors (where the skeleton would be the whole file) is parsed
+// straight from the mapping.
+bool HasReferencedPayload(const MappedFile& file, const std::string& path,
+                          const std::string& what) {
+  const uint8_t* data = file.data();
+  wire::FieldReader reader(data, 0, file.size());
+  wire::Field field;
+  std::string scratch;
+  while (reader.Next(&field, what)) {
+    if (field.number != wire::kModelGraph ||
+        field.wire_type != wire::kLengthDelimited) {
+      continue;
+    }
+    wire::FieldReader graph_reader(data, field.value,
+                                   field.value + field.length);
+    wire::Field graph_field;
+    while (graph_reader.Next(&graph_field, what)) {
+      if (graph_field.number == wire::kGraphInitializer &&
+          graph_field.wire_type == wire::kLengthDelimited &&
+          RewriteTensor(data, graph_field, path, what, &scratch)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 Skeleton BuildSkeleton(const MappedFile& file, const std::string& path,
                        const std::string& what) {
   Skeleton skeleton;
+  if (!HasReferencedPayload(file, path, what)) return skeleton;
   const uint8_t* data = file.data();
   const auto copy = [data](const wire::Field& field, std::string* out) {
     out->append(reinterpret_cast<const char*>(data) + field.start,
@@ -326,6 +355,12 @@ void RejectNestedExternal(const onnx::GraphProto& graph,
 }  // namespace
 
 onnx::ModelProto LoadModel(const std::string& path) {
+  onnx::ModelProto model;
+  LoadModelInto(path, &model);
+  return model;
+}
+
+void LoadModelInto(const std::string& path, onnx::ModelProto* model) {
   const std::string what = "model file '" + path + "'";
   std::error_code ec;
   if (!fs::exists(path, ec)) {
@@ -335,19 +370,18 @@ onnx::ModelProto LoadModel(const std::string& path) {
     throw MalformedModelError(what + " is a directory, not an ONNX file");
   }
   const fs::path absolute = fs::absolute(path, ec);
-  onnx::ModelProto model;
   std::unordered_set<int> referenced;
   {
     MappedFile file(path, what);
     Skeleton skeleton = BuildSkeleton(file, absolute.string(), what);
     if (skeleton.bytes.empty()) {
-      model = ParseOrThrow(file.data(), file.size(), what);
+      ParseOrThrow(file.data(), file.size(), what, model);
     } else {
-      model = ParseOrThrow(skeleton.bytes.data(), skeleton.bytes.size(), what);
+      ParseOrThrow(skeleton.bytes.data(), skeleton.bytes.size(), what, model);
     }
     referenced = std::move(skeleton.referenced);
   }
-  auto* initializers = model.mutable_graph()->mutable_initializer();
+  auto* initializers = model->mutable_graph()->mutable_initializer();
   for (int i = 0; i < initializers->size(); ++i) {
     auto* tensor = initializers->Mutable(i);
     if (tensor->data_location() != onnx::TensorProto::EXTERNAL ||
@@ -356,13 +390,12 @@ onnx::ModelProto LoadModel(const std::string& path) {
     }
     ResolveExternal(absolute.parent_path(), what, tensor);
   }
-  RejectNestedExternal(model.graph(), what);
-  return model;
+  RejectNestedExternal(model->graph(), what);
 }
 
 onnx::ModelProto ParseModel(const std::string& bytes) {
-  onnx::ModelProto model = ParseOrThrow(bytes.data(), bytes.size(),
-                                        "model bytes");
+  onnx::ModelProto model;
+  ParseOrThrow(bytes.data(), bytes.size(), "model bytes", &model);
   for (const auto& tensor : model.graph().initializer()) {
     if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
       throw MalformedModelError(

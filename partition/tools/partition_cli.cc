@@ -100,7 +100,9 @@ void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
   }
 }
 
-onnx::ModelProto Load(const std::string& path) {
+// Reads the model with `load` (LoadModel, or MarkedModel::Load for a cut).
+template <typename Loader>
+auto Load(const std::string& path, Loader&& load) {
   std::error_code error;
   if (!fs::exists(path, error)) {
     Fail(ExitCode::kInput, "model file '" + path + "' does not exist");
@@ -109,7 +111,7 @@ onnx::ModelProto Load(const std::string& path) {
     Fail(ExitCode::kInput, "model path '" + path + "' is not a file");
   }
   try {
-    return LoadModel(path);
+    return load(path);
   } catch (const std::exception& e) {
     Fail(ExitCode::kInput, e.what());
   }
@@ -130,13 +132,12 @@ void Run(const Args& args) {
   std::vector<PartitionSpec> specs;
   if (!args.config.empty()) specs = ReadConfig(args.config);
 
-  onnx::ModelProto model = Load(args.model);
-
-  if (args.list) {
-    PrintMarks(args.model, ListMarks(model));
-    return;
-  }
-  if (args.strip) {
+  if (args.list || args.strip) {
+    const onnx::ModelProto model = Load(args.model, LoadModel);
+    if (args.list) {
+      PrintMarks(args.model, ListMarks(model));
+      return;
+    }
     onnx::ModelProto stripped = StripMarks(model);
     if (args.check) CheckModel(stripped, "the stripped model");
     if (!args.quiet) {
@@ -146,6 +147,9 @@ void Run(const Args& args) {
     Write({{args.output, std::move(stripped)}}, args.quiet, args);
     return;
   }
+  // A cut reads the model into the MarkedModel's own memory (validated and
+  // indexed once for every partition).
+  const MarkedModel marked = Load(args.model, MarkedModel::Load);
 
   std::vector<std::string> paths;
   if (specs.empty()) {
@@ -177,7 +181,6 @@ void Run(const Args& args) {
       Usage(std::string("--visualize: ") + e.what());
     }
   }
-  MarkedModel marked(std::move(model), args.model);
   std::vector<onnx::ModelProto> parts = marked.ExtractAll(specs, args.options);
   std::vector<std::pair<std::string, std::string>> files;
   if (!map_path.empty()) {

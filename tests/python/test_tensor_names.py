@@ -190,10 +190,10 @@ def models(tmp_path_factory) -> Dict[str, str]:
 
 
 def export_in_fresh_process(module: str, path: pathlib.Path) -> str:
-    """The same model whatever ran before in this process: torch 1.13's
-    exporter keeps state between exports (an earlier torch2onnx run changed
-    how TinyViT's attention split was exported), and the weights depend on
-    the RNG state when the module is built."""
+    """The same weights whatever ran before in this process: they depend on
+    the RNG state when the module is built. (The exported graph is the same
+    either way; what differed after a torch2onnx run were the random cuts,
+    through id() in walk, and one of them hit a pass bug since fixed.)"""
     code = (f"import sys; sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r}); "
             f"import torch; torch.manual_seed(0); import test_tensor_names as t; "
             f"t.export_torch(t.{module}(), (1, 3, 32, 32), t.pathlib.Path({str(path)!r}))")
@@ -207,8 +207,11 @@ def export_in_fresh_process(module: str, path: pathlib.Path) -> str:
 
 
 def walk(graph: onnx.GraphProto, outputs: Sequence[str], inputs: Set[str]):
-    """(nodes reached, inputs reached, graph inputs reached) walking back."""
-    producer = {o: n for n in graph.node for o in n.output}
+    """(indices of the nodes reached, inputs reached, graph inputs reached)
+    walking back. Nodes are told apart by index: id() of protobuf's Python
+    wrappers is not stable across iterations, which made the cuts depend on
+    memory layout (and on what ran before in the process)."""
+    producer = {o: k for k, n in enumerate(graph.node) for o in n.output}
     inits = {i.name for i in graph.initializer}
     graph_inputs = {i.name for i in graph.input} - inits
     nodes, used, uncovered = set(), set(), set()
@@ -221,8 +224,8 @@ def walk(graph: onnx.GraphProto, outputs: Sequence[str], inputs: Set[str]):
         if name in inputs:
             used.add(name)
         elif name in producer:
-            nodes.add(id(producer[name]))
-            stack.extend(producer[name].input)
+            nodes.add(producer[name])
+            stack.extend(graph.node[producer[name]].input)
         elif name in graph_inputs:
             uncovered.add(name)
     return nodes, used, uncovered
@@ -253,7 +256,7 @@ def random_cuts(path: str, count: int, seed: int = 11):
         outs = rng.sample(outputs_pool, rng.choice([1, 1, 2]))
         ancestors_nodes, _, _ = walk(graph, outs, set())
         ancestors = [c for c in candidates if c not in outs and any(
-            id(n) in ancestors_nodes for n in graph.node if c in n.output)]
+            k in ancestors_nodes for k, n in enumerate(graph.node) if c in n.output)]
         ancestors += [g for g in graph_inputs if g not in ancestors]
         ins = rng.sample(ancestors, min(len(ancestors), rng.choice([1, 1, 2])))
         nodes, used, uncovered = walk(graph, outs, set(ins))

@@ -40,6 +40,28 @@ TEST_F(ModelIo, LoadsAModelFile) {
   EXPECT_EQ(LoadModel(path).SerializeAsString(), Model().SerializeAsString());
 }
 
+TEST_F(ModelIo, MarkedModelLoadReadsWhatLoadModelReads) {
+  // A weight above the size the loader leaves in the file (a reference),
+  // and one below it (parsed): both must come out as LoadModel's do.
+  std::string big;
+  for (int i = 0; i < 512; ++i) big += (i == 0 ? "" : ", ") + std::to_string(i);
+  const auto model = test::ParseText(
+      test::Header() + "g (float[512] x) => (float[512] y)\n"
+      "<float[512] w = {" + big + "}, float[2] s = {1.0, 2.0}>\n"
+      "{\n  a = Add(x, w)\n  y = Relu(a)\n}\n");
+  const std::string path = Write("m.onnx", model.SerializeAsString());
+  const MarkedModel loaded = MarkedModel::Load(path);
+  const MarkedModel passed(LoadModel(path), path);
+  PartitionSpec spec;
+  spec.inputs = {"x"};
+  spec.outputs = {"y"};
+  EXPECT_EQ(SerializeModel(loaded.Extract(spec)),
+            SerializeModel(passed.Extract(spec)));
+  EXPECT_EQ(SerializeModel(loaded.model()), model.SerializeAsString());
+  EXPECT_THROW_WITH(MarkedModel::Load((dir_ / "absent.onnx").string()),
+                    MalformedModelError, "does not exist");
+}
+
 TEST_F(ModelIo, MissingFileIsNamed) {
   const std::string path = (dir_ / "absent.onnx").string();
   EXPECT_THROW_WITH(LoadModel(path), MalformedModelError,

@@ -70,6 +70,10 @@ class MarkedModel {
  public:
   // Throws MalformedModelError if the graph is inconsistent.
   explicit MarkedModel(onnx::ModelProto model, std::string source = "");
+  // Reads the model file as LoadModel does, into memory the MarkedModel
+  // owns (cheaper to parse and free than a model passed in), with `path` as
+  // the source. Throws MalformedModelError as LoadModel and the constructor.
+  static MarkedModel Load(const std::string& path);
   ~MarkedModel();
   MarkedModel(MarkedModel&&) noexcept;
   MarkedModel& operator=(MarkedModel&&) noexcept;
@@ -91,6 +95,7 @@ class MarkedModel {
 
  private:
   class Impl;
+  explicit MarkedModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
