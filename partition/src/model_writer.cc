@@ -295,6 +295,15 @@ void Emit(const std::vector<Piece>& pieces, Sources* sources, Sink* sink) {
   }
 }
 
+// Whether any initializer references its payload in a file: otherwise the
+// serialized skeleton is the model's whole output as it is.
+bool HasDataRefs(const onnx::ModelProto& model) {
+  for (const auto& tensor : model.graph().initializer()) {
+    if (DataRefOf(tensor)) return true;
+  }
+  return false;
+}
+
 uint64_t PayloadBytes(const onnx::ModelProto& model) {
   uint64_t total = 0;
   for (const auto& tensor : model.graph().initializer()) {
@@ -347,13 +356,14 @@ std::string SerializeModel(const onnx::ModelProto& model) {
 }
 
 std::string SerializeWithData(const onnx::ModelProto& model) {
-  const std::string skeleton = Skeleton(model, "the model");
+  std::string skeleton = Skeleton(model, "the model");
   if (skeleton.size() + PayloadBytes(model) > kInlineLimit) {
     throw PartitionError(
         "the model with its weights exceeds protobuf's 2 GiB limit for one "
         "message; write it to a file instead (save_file), which stores the "
         "weights as external data");
   }
+  if (!HasDataRefs(model)) return skeleton;
   std::vector<TensorDataRef> unused;
   const auto pieces = Plan(model, skeleton, DataFile{}, &unused);
   std::string out;
@@ -373,7 +383,9 @@ void WriteModelFile(const onnx::ModelProto& model, const std::string& path,
                          "protobuf's 2 GiB limit");
   }
   std::vector<TensorDataRef> data_payloads;
-  const auto pieces = Plan(model, skeleton, data, &data_payloads);
+  const auto pieces = HasDataRefs(model)
+                          ? Plan(model, skeleton, data, &data_payloads)
+                          : std::vector<Piece>{};
   Sources sources;
   // Only files this call created are removed when it fails.
   std::vector<std::string> created;
@@ -382,7 +394,11 @@ void WriteModelFile(const onnx::ModelProto& model, const std::string& path,
       Fd fd(path, target);
       created.push_back(path);
       FileSink sink(fd.get(), path);
-      Emit(pieces, &sources, &sink);
+      if (pieces.empty()) {
+        sink.Write(skeleton.data(), skeleton.size());
+      } else {
+        Emit(pieces, &sources, &sink);
+      }
       sink.Flush();
       fd.Close(path);
     }
