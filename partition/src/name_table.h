@@ -33,11 +33,12 @@ class NameTable {
          at = (at + 1) & (slots_.size() - 1)) {
       Slot& slot = slots_[at];
       if (slot.id == kNone) {
-        slot = {static_cast<uint32_t>(hash), static_cast<int>(names_.size())};
+        slot = {name, static_cast<uint32_t>(hash),
+                static_cast<int>(names_.size())};
         names_.push_back(name);
         return slot.id;
       }
-      if (slot.hash == static_cast<uint32_t>(hash) && names_[slot.id] == name) {
+      if (slot.hash == static_cast<uint32_t>(hash) && slot.name == name) {
         return slot.id;
       }
     }
@@ -51,7 +52,7 @@ class NameTable {
          at = (at + 1) & (slots_.size() - 1)) {
       const Slot& slot = slots_[at];
       if (slot.id == kNone) return kNone;
-      if (slot.hash == static_cast<uint32_t>(hash) && names_[slot.id] == name) {
+      if (slot.hash == static_cast<uint32_t>(hash) && slot.name == name) {
         return slot.id;
       }
     }
@@ -61,7 +62,10 @@ class NameTable {
   int size() const { return static_cast<int>(names_.size()); }
 
  private:
+  // The name is in the slot itself, so that a probe compares without a
+  // second lookup.
   struct Slot {
+    std::string_view name;
     uint32_t hash = 0;
     int id = kNone;
   };
@@ -75,7 +79,7 @@ class NameTable {
     for (const Slot& slot : slots_) {
       if (slot.id == kNone) continue;
       // The low bits of the full hash decide the slot; recompute them.
-      const uint64_t hash = Hash(names_[slot.id]);
+      const uint64_t hash = Hash(slot.name);
       size_t at = hash & (capacity - 1);
       while (slots[at].id != kNone) at = (at + 1) & (capacity - 1);
       slots[at] = slot;
