@@ -13,6 +13,7 @@
 #include <limits>
 #include <set>
 
+#include <mmdeploy/partition/check_output.h>
 #include <mmdeploy/partition/partition.h>
 
 #include "model_writer.h"
@@ -234,6 +235,12 @@ void WriteModelsAtomically(
     for (const auto& file : options.files) {
       const fs::path target(file.first);
       if (!target.filename().empty()) CheckTarget(target, file.first, read);
+    }
+    // Only valid models are written (targets first: their errors are cheap).
+    if (options.check_models) {
+      for (const auto& [path, model] : outputs) {
+        CheckOutputModel(model, "'" + path + "'");
+      }
     }
     const std::vector<std::string> paths = TargetPaths(outputs, options.files);
     if (options.create_directories) {

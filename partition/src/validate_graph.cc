@@ -174,6 +174,35 @@ void CheckMark(const onnx::NodeProto& node, const std::string& source) {
   }
 }
 
+// Marks below the main graph: in If/Loop/Scan bodies (at any depth) of the
+// main graph and of the local functions. They get the top-level marks'
+// checks; the main graph's own marks are checked by CheckGraph. Walked with
+// an explicit stack, as nesting depth comes from the file.
+void CheckNestedMarks(const onnx::ModelProto& model,
+                      const std::string& source) {
+  std::vector<const onnx::NodeProto*> nodes;
+  auto push_bodies = [&](const onnx::NodeProto& node) {
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_g()) {
+        for (const auto& inner : attr.g().node()) nodes.push_back(&inner);
+      }
+      for (const auto& body : attr.graphs()) {
+        for (const auto& inner : body.node()) nodes.push_back(&inner);
+      }
+    }
+  };
+  for (const auto& node : model.graph().node()) push_bodies(node);
+  for (const auto& function : model.functions()) {
+    for (const auto& node : function.node()) nodes.push_back(&node);
+  }
+  while (!nodes.empty()) {
+    const onnx::NodeProto* node = nodes.back();
+    nodes.pop_back();
+    if (IsMarkNode(*node)) CheckMark(*node, source);
+    push_bodies(*node);
+  }
+}
+
 // Tensor definitions, graph outputs, order and cycles of the main graph.
 void CheckGraph(onnx::GraphProto* graph, const std::string& source) {
   std::unordered_set<std::string> outside;  // graph inputs and initializers
@@ -421,6 +450,7 @@ void CheckFunctions(const onnx::ModelProto& model, const std::string& source) {
 void ValidateModel(onnx::ModelProto* model, const std::string& source) {
   if (!model->has_graph()) return;  // reported by the caller
   CheckFunctions(*model, source);
+  CheckNestedMarks(*model, source);
   for (const auto& init : model->graph().initializer()) {
     CheckTensorData(init, source);
   }

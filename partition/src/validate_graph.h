@@ -20,8 +20,10 @@ namespace mmdeploy::partition {
 //    initializer;
 //  - initializer data sizes match their dims (overflow-checked; for data
 //    kept in files, the referenced length);
-//  - Mark attributes: dtype present and a valid element type, shape
-//    integers within sane bounds, attribute kinds as the schema says;
+//  - Mark attributes, of the main graph's marks and of those in If/Loop/
+//    Scan bodies and local functions: dtype present and a valid element
+//    type, shape integers within sane bounds, attribute kinds as the schema
+//    says;
 //  - local functions do not call each other in a cycle (which would send
 //    ONNX shape inference into unbounded recursion) and nest no deeper than
 //    kMaxFunctionDepth.

@@ -367,8 +367,9 @@ class CommandLine {
                        "Do not re-run ONNX shape inference on partitions."))
         ->group(options);
     Once(app_.add_flag("--check", args_.check,
-                       "Run the ONNX checker and strict shape inference on\n"
-                       "every result before writing it."))
+                       "Accepted for compatibility: every result passes the\n"
+                       "ONNX checker and strict shape inference before it\n"
+                       "is written, or nothing is written (exit code 1)."))
         ->group(options);
     app_.add_flag("-q,--quiet", args_.quiet, "Print nothing but errors.")
         ->group(options);

@@ -2,12 +2,9 @@
 // from the command line. All logic lives in the partition library; this file
 // loads the model, runs the chosen mode, writes the results and ends with
 // the exit code of the project's table (mmdeploy/partition/exit_codes.h).
-#include <mmdeploy/mark_schema.h>
 #include <mmdeploy/partition/options.h>
 #include <mmdeploy/partition/partition.h>
 #include <mmdeploy/partition/partition_map.h>
-#include <onnx/checker.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include <cstddef>
 #include <exception>
@@ -32,30 +29,6 @@ namespace mmdeploy::partition::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-void CheckModel(const onnx::ModelProto& model, const std::string& what) {
-  // Registered only when checking: it makes ONNX build every op schema,
-  // which costs more than reading a small model.
-  mmdeploy::RegisterMarkSchema();
-  try {
-    onnx::ModelProto copy = model;
-    // torch 2.x writes IR versions newer than the ONNX library this build
-    // links may know (Debian's 1.12 knows IR 8; torch 2.15 writes IR 10).
-    // The checks of the known IR still apply to such a model: newer element
-    // types are still rejected, as unknown ones.
-    if (copy.ir_version() > onnx::Version::IR_VERSION) {
-      copy.set_ir_version(onnx::Version::IR_VERSION);
-    }
-    onnx::checker::check_model(copy);
-    onnx::ShapeInferenceOptions strict(/*check_type_val=*/true,
-                                       /*strict_mode_val=*/1);
-    onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(),
-                                       strict);
-  } catch (const std::exception& e) {
-    Fail(ExitCode::kVerify,
-         what + " fails the ONNX checker: " + std::string(e.what()));
-  }
-}
 
 // Writes the models and `files` (the partition map) all or nothing.
 void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
@@ -88,6 +61,8 @@ void Write(const std::vector<std::pair<std::string, onnx::ModelProto>>& outputs,
     WriteModelsAtomically(outputs, options);
   } catch (const CliError&) {
     throw;
+  } catch (const InvalidOutputError& e) {
+    Fail(ExitCode::kVerify, e.what());
   } catch (const std::exception& e) {
     Fail(ExitCode::kWrite, e.what());
   }
@@ -139,7 +114,6 @@ void Run(const Args& args) {
       return;
     }
     onnx::ModelProto stripped = StripMarks(model);
-    if (args.check) CheckModel(stripped, "the stripped model");
     if (!args.quiet) {
       std::cout << "stripped " << args.model << "\n";
       PrintIo(stripped);
@@ -201,7 +175,6 @@ void Run(const Args& args) {
   for (std::size_t i = 0; i < parts.size(); ++i) {
     std::string what = "partition " + std::to_string(i) + " (" +
                        specs[i].save_file + ")";
-    if (args.check) CheckModel(parts[i], what);
     if (!args.quiet) {
       auto boundaries = [](std::vector<std::string> markers,
                            const std::vector<std::string>& tensors) {

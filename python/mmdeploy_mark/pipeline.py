@@ -28,6 +28,7 @@ from .rewriter import RewriterContext
 from .scope import observing_marks
 from .staging import StagedOutputs, earlier_outputs
 from .export import export
+from .output_check import check_model_files
 from .preprocess import MissingDependencyError, UnreadableInputError, make_input
 
 __all__ = ["EnvironmentError_", "UnreadableInputError", "VerificationError", "make_input",
@@ -355,6 +356,10 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
             with _stage("cut", timings):
                 files = extract_partitions(marked_path, partition_cfgs, str(staged.dir))
             LOG.info("partitions: %s", ", ".join(os.path.relpath(f, staged.dir) for f in files))
+        # Nothing is published that the ONNX checker rejects (full check).
+        with _stage("check", timings):
+            models = list(dict.fromkeys([marked_path, full_path, *files]))
+            check_model_files(models, [os.path.relpath(m, staged.dir) for m in models])
         summary: Dict[str, Any] = {
             "command": command, "deploy_cfg": str(deploy_cfg_path),
             "model_cfg": str(model_cfg_path), "checkpoint": checkpoint,

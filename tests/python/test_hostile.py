@@ -14,7 +14,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from mmdeploy_mark import partition as P
-from mmdeploy_mark.exit_codes import EXIT_INPUT
+from mmdeploy_mark.exit_codes import EXIT_INPUT, EXIT_VERIFY
 
 # The installed CLI, or another build of it (scripts/test.sh --sanitize).
 EXE = pathlib.Path(os.environ.get("MMDEPLOY_MARK_PARTITION_EXE",
@@ -216,6 +216,82 @@ def test_bad_mark_attributes(tmp_path, overrides, fragment):
     assert_rejected(tmp_path, base_model(nodes), "Mark node", fragment)
 
 
+def nested_mark_model(where, **mark_overrides):
+    """The base model with mm2 replaced by a node whose body holds a Mark of
+    h (`where`: an If branch, a Loop body, a Loop body inside an If branch,
+    or a local function)."""
+    def body_graph(name, inputs, outputs, nodes):
+        return helper.make_graph(nodes, name, inputs, outputs)
+
+    def value(name, elem=TensorProto.FLOAT, shape=(1, SIZE)):
+        return helper.make_tensor_value_info(name, elem, list(shape))
+
+    def if_node(then_nodes, output="y_pre"):
+        then = body_graph("then", [], [value("t_out")], then_nodes)
+        other = body_graph("else", [], [value("e_out")],
+                           [helper.make_node("Neg", ["h_m"], ["e_out"])])
+        return helper.make_node("If", ["c"], [output], name="branch", then_branch=then,
+                                else_branch=other)
+
+    def loop_node(output="y_pre"):
+        body = body_graph(
+            "body", [value("i", TensorProto.INT64, ()), value("go", TensorProto.BOOL, ()),
+                     value("v")],
+            [value("go_out", TensorProto.BOOL, ()), value("v_out")],
+            [mark("v", "v_m", "inner", "input", **mark_overrides),
+             helper.make_node("Relu", ["v_m"], ["v_out"]),
+             helper.make_node("Identity", ["go"], ["go_out"])])
+        return helper.make_node("Loop", ["trip", "", "h_m"], [output], name="loop", body=body)
+
+    nodes = base_nodes()
+    functions, opsets = [], []
+    if where == "if":
+        nodes[3] = if_node([mark("h_m", "t_m", "inner", "input", **mark_overrides),
+                            helper.make_node("Relu", ["t_m"], ["t_out"])])
+    elif where == "loop":
+        nodes[3] = loop_node()
+    elif where == "loop-in-if":
+        nodes[3] = if_node([loop_node(output="t_out")])
+    else:
+        function = helper.make_function(
+            "local", "F", ["a"], ["b"],
+            [mark("a", "a_m", "inner", "input", **mark_overrides),
+             helper.make_node("Relu", ["a_m"], ["b"])],
+            [helper.make_opsetid("", 13), helper.make_opsetid("mmdeploy", 1)])
+        nodes[3] = helper.make_node("F", ["h_m"], ["y_pre"], name="call", domain="local")
+        functions, opsets = [function], [helper.make_opsetid("local", 1)]
+    model = base_model(nodes, functions=functions, extra_opsets=opsets)
+    model.graph.initializer.extend([
+        numpy_helper.from_array(np.array(True), "c"),
+        numpy_helper.from_array(np.array(2, np.int64), "trip")])
+    return model
+
+
+NESTED = ["if", "loop", "loop-in-if", "function"]
+
+
+@pytest.mark.parametrize("where", NESTED)
+@pytest.mark.parametrize("overrides,fragment", [
+    (dict(dtype=None), "no dtype"),
+    (dict(dtype=-3), "dtype -3"),
+    (dict(shape="1x4"), "'shape' of the wrong kind"),
+    (dict(shape=[1, 2 ** 62]), "shape dim of 4611686018427387904"),
+    (dict(name=7), "'name' of the wrong kind"),
+])
+def test_bad_mark_attributes_inside_bodies_and_functions(tmp_path, where, overrides, fragment):
+    """Marks in If/Loop/Scan bodies (at any depth) and in local functions are
+    checked as the main graph's are, by the cut and by strip."""
+    model = nested_mark_model(where, **overrides)
+    assert_rejected(tmp_path, model, "Mark node", fragment)
+    assert_rejected(tmp_path, model, "Mark node", fragment, strip=True)
+
+
+@pytest.mark.parametrize("where", ["if", "loop", "loop-in-if"])
+def test_valid_marks_inside_bodies_are_accepted(tmp_path, where):
+    part = assert_checked_partition(tmp_path, nested_mark_model(where))
+    assert all(n.op_type != "Mark" for n in part.graph.node)
+
+
 @pytest.mark.parametrize("name", ["", False])
 def test_mark_without_name_gives_a_correct_partition(tmp_path, name):
     nodes = base_nodes()
@@ -228,6 +304,67 @@ def test_mark_without_shape_gives_a_correct_partition(tmp_path):
     nodes = base_nodes()
     nodes[0] = mark("x", "x_m", "net", "input", shape=None)
     assert_checked_partition(tmp_path, base_model(nodes))
+
+
+# --- Outputs pass the ONNX checker ---------------------------------------------
+
+def schema_breaking_model():
+    """The base model with a MatMul of three inputs: nothing the pass validates
+    (it reads no op schemas), but the ONNX checker rejects any model that
+    keeps the node."""
+    nodes = base_nodes()
+    nodes[1] = helper.make_node("MatMul", ["x_m", "w1", "w2"], ["h"], name="mm1")
+    return base_model(nodes)
+
+
+@pytest.mark.parametrize("strip", [False, True])
+def test_an_output_the_checker_rejects_is_not_written(tmp_path, strip):
+    src = save(schema_breaking_model(), tmp_path / "bad.onnx")
+    out = tmp_path / "out.onnx"
+    out.write_bytes(b"an earlier run's")
+    with pytest.raises(P.PartitionError, match="fails the ONNX checker") as error:
+        if strip:
+            P.strip_marks(str(src), save_file=out)
+        else:
+            P.extract_partition(str(src), "net:input", "net:output", save_file=out)
+    assert "mm1" in str(error.value)
+    args = ["--strip"] if strip else ["--start", "net:input", "--end", "net:output"]
+    result = cli(src, *args, "-o", out)
+    assert result.returncode == EXIT_VERIFY, (result.returncode, result.stderr)
+    assert "fails the ONNX checker" in result.stderr and "mm1" in result.stderr
+    assert out.read_bytes() == b"an earlier run's"
+    assert sorted(os.listdir(tmp_path)) == ["bad.onnx", "out.onnx"]
+
+
+def test_config_partitions_are_all_checked_before_any_is_written(tmp_path):
+    src = save(schema_breaking_model(), tmp_path / "bad.onnx")
+    work = tmp_path / "work"
+    cfg = [dict(save_file="tail.onnx", start="body:output", end="net:output"),
+           dict(save_file="sub/head.onnx", start="net:input", end="body:output")]
+    with pytest.raises(P.PartitionError, match="head.onnx' fails the ONNX checker"):
+        P.extract_partitions(str(src), cfg, work)
+    assert not work.exists()
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(cfg))
+    result = cli(src, "--config", config, "--work-dir", work)
+    assert result.returncode == EXIT_VERIFY, (result.returncode, result.stderr)
+    assert not work.exists()
+
+
+def test_python_full_check_of_a_file_leaves_it_unchanged(tmp_path):
+    """torch2onnx checks what it stages with the onnx package (output_check);
+    onnx 1.12's own full check of a path would write the inferred model back."""
+    from mmdeploy_mark.output_check import InvalidOutputError, check_model_file
+    good = save(base_model(), tmp_path / "good.onnx")
+    before = good.read_bytes()
+    check_model_file(str(good), "good.onnx")
+    assert good.read_bytes() == before
+    stripped = P.strip_marks(str(good))
+    stripped.graph.node[0].input.append("w2")  # mm1 with three inputs
+    bad = save(stripped, tmp_path / "bad.onnx")
+    with pytest.raises(InvalidOutputError, match="bad.onnx fails the ONNX checker"):
+        check_model_file(str(bad), "bad.onnx")
+    assert issubclass(InvalidOutputError, P.PartitionError)
 
 
 def chain_model(count):
@@ -304,8 +441,9 @@ def test_cli_never_overwrites_the_input(tmp_path, link):
 def test_config_save_file_naming_the_input_or_the_config(tmp_path):
     src = good_model(tmp_path)
     before = src.read_bytes()
-    config = tmp_path / "c.json"
-    for save_file in ("base.onnx", "c.json"):
+    # The config is read whatever its name; a save_file must end in .onnx.
+    config = tmp_path / "c.onnx"
+    for save_file in ("base.onnx", "c.onnx"):
         config.write_text(json.dumps([dict(save_file=save_file, start="net:input",
                                            end="net:output")]))
         text = config.read_text()
@@ -597,4 +735,5 @@ def test_fuzzer_findings_end_in_an_error_or_a_model(tmp_path, found):
     for args in (["--list"], ["--strip", "-o", tmp_path / "s.onnx"],
                  ["--start", "net:input", "--end", "net:output", "-o", tmp_path / "p.onnx"]):
         result = cli(src, *args)
-        assert result.returncode in (0, 3, 4, 5, 6), (args, result.returncode, result.stderr)
+        # 1: the output fails the ONNX checker, and is not written.
+        assert result.returncode in (0, 1, 3, 4, 5, 6), (args, result.returncode, result.stderr)

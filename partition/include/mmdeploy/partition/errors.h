@@ -71,4 +71,11 @@ class MalformedModelError : public PartitionError {
   using PartitionError::PartitionError;
 };
 
+// A model the pass was about to write fails the ONNX checker (check_output.h):
+// nothing is written. Exit code 1 (verify) in the tools.
+class InvalidOutputError : public PartitionError {
+ public:
+  using PartitionError::PartitionError;
+};
+
 }  // namespace mmdeploy::partition

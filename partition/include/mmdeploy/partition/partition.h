@@ -116,6 +116,10 @@ struct WriteOptions {
   // Create missing parent directories of the targets; the ones created are
   // removed again when the write fails.
   bool create_directories = false;
+  // Check every model before anything is written (CheckOutputModel: the ONNX
+  // checker and strict shape inference); one that fails is an
+  // InvalidOutputError and nothing is written.
+  bool check_models = true;
   // Other files written in the same all-or-nothing step, as (path,
   // contents) pairs: e.g. the partition map beside the partitions. Their
   // targets obey the models' rules.
