@@ -82,28 +82,31 @@ def two_stage_detector__extract_feat(self, inputs: Tensor) -> List[Tensor]:
 
 def _rpn_proposals(rpn_head: Any, feats: Sequence[Tensor], cfg: Any, height: int,
                    width: int) -> Tensor:
-    """[B, max_per_img, 4] proposals (zero rows past those kept)."""
+    """[B, max_per_img, 4] proposals (zero rows past those kept).
+
+    Every anchor's box and score enter the marked NMS, which takes the best
+    ``nms_pre`` per level's worth itself: a top-k before the mark would make
+    the partition's outputs depend on how near-equal scores are ordered.
+    """
     cls_scores, bbox_preds = rpn_head(feats)
     batch = cls_scores[0].shape[0]
     anchors = rpn_head.prior_generator.grid_priors([s.shape[-2:] for s in cls_scores],
                                                    device=cls_scores[0].device)
     level_boxes, level_scores = [], []
+    candidates = 0
     for score, delta, level_anchors in zip(cls_scores, bbox_preds, anchors):
         score = score.permute(0, 2, 3, 1).reshape(batch, -1).sigmoid()
         delta = delta.permute(0, 2, 3, 1).reshape(batch, -1, 4)
         priors = level_anchors.unsqueeze(0).expand(batch, -1, -1)
-        keep = min(int(cfg.nms_pre), score.shape[1])
-        score, index = score.topk(keep, dim=1)
-        delta = torch.gather(delta, 1, index.unsqueeze(-1).expand(-1, -1, 4))
-        priors = torch.gather(priors, 1, index.unsqueeze(-1).expand(-1, -1, 4))
         level_boxes.append(_decode_deltas(priors, delta, rpn_head.bbox_coder, height,
                                           width)[:, :, 0])
         level_scores.append(score)
+        candidates += min(int(cfg.nms_pre), int(level_anchors.shape[0]))
     boxes = torch.cat(level_boxes, dim=1)
     scores = torch.cat(level_scores, dim=1).unsqueeze(-1)
     dets, _ = multiclass_nms(boxes, scores, iou_threshold=float(cfg.nms.iou_threshold),
                              score_threshold=0.0, max_output_boxes_per_class=-1,
-                             pre_top_k=boxes.shape[1], keep_top_k=int(cfg.max_per_img))
+                             pre_top_k=candidates, keep_top_k=int(cfg.max_per_img))
     return dets[..., :4]
 
 

@@ -311,7 +311,7 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
     from .custom_imports import import_custom_modules
     from .checkpoints import resolve_checkpoint
     from .models.builder import build_model
-    from .models.openmmlab import image_preprocess
+    from .models.openmmlab import image_preprocess, openmmlab_scope, settle_batchnorm
 
     timings: Dict[str, float] = {}
     _check_device(device)
@@ -334,6 +334,11 @@ def torch2onnx(deploy_cfg_path: str, model_cfg_path: str, checkpoint: Optional[s
         model = build_model(model_cfg, checkpoint=local_checkpoint, device=device)
         preprocess = image_preprocess(model_cfg)
         inputs = make_input(img, (height, width), device, preprocess)
+        if local_checkpoint is None and openmmlab_scope(model_cfg) is not None:
+            with _rewriter_context(deploy, False):
+                count = settle_batchnorm(model, lambda: model(inputs))
+            LOG.info("random weights: the statistics of %d BatchNorm layers are measured "
+                     "on the export input (a checkpoint brings its own)", count)
         _check_output_names(model, deploy, inputs, with_marks)
 
     save_file = deploy.onnx.save_file

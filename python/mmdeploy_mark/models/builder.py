@@ -180,8 +180,9 @@ def build_model(model_cfg: ModelConfig,
     cfg = load_config(model_cfg)
     scope = openmmlab_scope(cfg)
     if scope is not None:
-        return _finish(_seeded(lambda: build_openmmlab_model(cfg, scope), device),
-                       checkpoint, device)
+        model = _seeded(lambda: build_openmmlab_model(cfg, scope,
+                                                      init_weights=checkpoint is None), device)
+        return _finish(model, checkpoint, device)
     model_dict, where = _model_dict(cfg)
     type_name = model_dict.pop("type")
     if isinstance(type_name, str) and "." not in type_name:

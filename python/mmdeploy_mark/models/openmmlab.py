@@ -9,16 +9,19 @@ codebase's own tools build it, and its image input follows the config's
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from typing import Any, Mapping, Optional
+import logging
+from typing import Any, Callable, Iterator, Mapping, Optional
 
+import torch
 from torch import nn
 
 from ..config import Config
 from ..preprocess import ImagePreprocess, MissingDependencyError
 
 __all__ = ["MissingCodebaseError", "build_openmmlab_model", "image_preprocess",
-           "openmmlab_scope"]
+           "openmmlab_scope", "settle_batchnorm"]
 
 # What to install for a scope, with the versions this project is tested with.
 _INSTALL_HINTS = {
@@ -71,11 +74,34 @@ def _python() -> str:
     return sys.executable
 
 
-def build_openmmlab_model(cfg: Config, scope: str) -> nn.Module:
+def _without_pretrained(value: Any) -> Any:
+    """The config with every ``init_cfg`` that loads pretrained weights
+    removed (they name URLs: nothing is downloaded for random weights)."""
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if key == "init_cfg" and _loads_pretrained(item):
+                continue
+            out[key] = _without_pretrained(item)
+        return type(value)(out) if not isinstance(value, dict) else out
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_pretrained(v) for v in value)
+    return value
+
+
+def _loads_pretrained(init_cfg: Any) -> bool:
+    items = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return any(isinstance(i, Mapping) and i.get("type") == "Pretrained" for i in items)
+
+
+def build_openmmlab_model(cfg: Config, scope: str, init_weights: bool = True) -> nn.Module:
     """Builds the config's model with its codebase's registry.
 
-    The weights are the modules' own initialization: ``init_weights`` (which
-    may download pretrained backbones) is not called.
+    With ``init_weights`` the weights are the codebase's own initialization
+    (``model.init_weights()``, as training starts), except that pretrained
+    weights an ``init_cfg`` names are not downloaded; the caller seeds the
+    RNG. Without it the modules keep PyTorch's default initialization (a
+    checkpoint replaces them anyway).
 
     Raises:
         MissingCodebaseError: mmengine or the codebase is not installed.
@@ -83,7 +109,7 @@ def build_openmmlab_model(cfg: Config, scope: str) -> nn.Module:
             (the message names the config and the registry's error).
     """
     _require(scope, cfg)
-    from mmengine.config import Config as MMEngineConfig
+    from mmengine.config import Config as MMEngineConfig, ConfigDict
     from mmengine.registry import DefaultScope, MODELS
 
     # mmengine's own reading of the file: its semantics are the reference
@@ -97,7 +123,11 @@ def build_openmmlab_model(cfg: Config, scope: str) -> nn.Module:
     importlib.import_module(f"{scope}.registry")
     with DefaultScope.overwrite_default_scope(scope):
         try:
-            model = MODELS.build(mm_cfg.model)
+            # ConfigDict again: the codebase reads its settings as attributes.
+            model = MODELS.build(ConfigDict(_without_pretrained(mm_cfg.model.to_dict())))
+            if init_weights and hasattr(model, "init_weights"):
+                with _quiet_mmengine():
+                    model.init_weights()
         except (KeyError, TypeError, ValueError, AssertionError) as e:
             raise ValueError(f"{_where(cfg)}: building model {mm_cfg.model.get('type')!r} "
                              f"in scope {scope!r} failed: {type(e).__name__}: {e}") from e
@@ -105,6 +135,21 @@ def build_openmmlab_model(cfg: Config, scope: str) -> nn.Module:
         raise TypeError(f"{_where(cfg)}: the registry built a {type(model).__name__}, not a "
                         f"torch.nn.Module")
     return model
+
+
+@contextlib.contextmanager
+def _quiet_mmengine() -> Iterator[None]:
+    """mmengine logs one INFO line per parameter while initializing; the
+    run's own log says what matters."""
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def image_preprocess(cfg: Mapping[str, Any]) -> ImagePreprocess:
@@ -116,3 +161,35 @@ def image_preprocess(cfg: Mapping[str, Any]) -> ImagePreprocess:
     data_preprocessor = _model_section(cfg).get("data_preprocessor") or cfg.get(
         "data_preprocessor")
     return ImagePreprocess.from_data_preprocessor(data_preprocessor, where=_where(cfg))
+
+
+def settle_batchnorm(model: nn.Module, forward: Callable[[], Any]) -> int:
+    """Sets every BatchNorm layer's running statistics to those of one
+    ``forward()`` call (run in train mode for those layers only, no
+    gradients); returns how many layers were set.
+
+    For random weights of a deep network with BatchNorm: with the initial
+    unit statistics each of Darknet-53's 75 conv+BN layers widens the
+    activations, YOLOv3's maps reach ~1e3 and its ``exp`` overflows, so
+    exported and PyTorch outputs are infinities that cannot be compared.
+    Statistics measured on the input keep every layer in the range a
+    trained network works in. A checkpoint brings its own statistics; this
+    is for runs without one.
+    """
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    layers = [m for m in model.modules() if isinstance(m, _BatchNorm)
+              and m.track_running_stats]
+    saved = [(m, m.training, m.momentum) for m in layers]
+    try:
+        for m in layers:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average: one call sets the statistics
+            m.train()
+        with torch.no_grad():
+            forward()
+    finally:
+        for m, training, momentum in saved:
+            m.momentum = momentum
+            m.train(training)
+    return len(layers)
