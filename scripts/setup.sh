@@ -52,6 +52,8 @@ APT_PACKAGES=(
   time  # GNU time: peak RSS of each measurement in scripts/benchmark.py
   # headless browser and SVG rasterizer: the HTML report's test looks at the page
   chromium librsvg2-bin
+  # libFuzzer and its sanitizer runtimes: scripts/fuzz.sh (CI runs a short fuzz)
+  clang-14 libclang-rt-14-dev
 )
 
 log() { printf '[setup] %s\n' "$*"; }

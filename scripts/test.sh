@@ -4,13 +4,14 @@
 # each platform's virtual environment.
 #
 #   bash scripts/test.sh [--platform debian|torch2|mmdet|all]   (default: all)
-#   bash scripts/test.sh --sanitize
+#   bash scripts/test.sh --sanitize [--platform debian|torch2|all]
 #
-# --sanitize builds the partition pass's GoogleTest suites and the
-# mmdeploy-partition CLI with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build/sanitize, -DMMDEPLOY_MARK_SANITIZE=ON), runs the suites, then the
-# hostile-input tests (tests/python/test_hostile.py) with that CLI; any
-# sanitizer report fails the run.
+# --sanitize runs only scripts/sanitize.sh: the partition pass's GoogleTest
+# suites, and its Python suites through the sanitized binding and CLI, under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build/sanitize).
+# With CI=true (CI sets it) the tests are followed by scripts/sanitize.sh and
+# a short fuzz of every harness (scripts/fuzz.sh, 20 s each, after replaying
+# the crashes kept in tests/fuzz/regressions).
 #
 # Extra arguments after -- go to pytest (e.g. -- -k partition -x).
 set -euo pipefail
@@ -24,7 +25,7 @@ while (($#)); do
     --platform=*) PLATFORM="${1#*=}"; shift ;;
     --sanitize) SANITIZE=1; shift ;;
     --) shift; PYTEST_ARGS=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,26 +35,15 @@ case "$PLATFORM" in
   *) echo "test.sh: --platform must be debian, torch2, mmdet or all" >&2; exit 2 ;;
 esac
 
+# The sanitized suites run on the platforms with the partition pass's tests.
+case "$PLATFORM" in
+  all) SANITIZE_PLATFORM=all ;;
+  debian|torch2) SANITIZE_PLATFORM="$PLATFORM" ;;
+  *) SANITIZE_PLATFORM="" ;;
+esac
 if ((SANITIZE)); then
-  dir="$ROOT/build/sanitize"
-  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DMMDEPLOY_MARK_SANITIZE=ON -DMMDEPLOY_MARK_BUILD_EXAMPLES=OFF \
-    -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
-  mapfile -t tests < <(ninja -C "$dir" -t targets all |
-    sed -n 's/^\(tests\/cpp\/partition_[a-z_]*_test\): .*/\1/p')
-  ninja -C "$dir" -j 2 "${tests[@]}" partition/tools/mmdeploy-partition
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
-  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  status=0
-  for test in "${tests[@]}"; do
-    echo "[test] [sanitize] $test"
-    "$dir/$test" --gtest_brief=1 || status=1
-  done
-  echo "[test] [sanitize] tests/python/test_hostile.py with the sanitized CLI"
-  (cd "$ROOT" && MMDEPLOY_MARK_PARTITION_EXE="$dir/partition/tools/mmdeploy-partition" \
-    "$ROOT/.venv/bin/python" -m pytest -q -p no:cacheprovider \
-    tests/python/test_hostile.py "${PYTEST_ARGS[@]}") || status=1
-  exit $status
+  [[ -n $SANITIZE_PLATFORM ]] || { echo "test.sh: --sanitize runs on debian or torch2" >&2; exit 2; }
+  exec bash "$ROOT/scripts/sanitize.sh" --platform "$SANITIZE_PLATFORM" -- "${PYTEST_ARGS[@]}"
 fi
 
 bash "$ROOT/scripts/setup.sh" --platform "$PLATFORM"
@@ -74,4 +64,13 @@ for platform in "${PLATFORMS[@]}"; do
   (cd "$ROOT" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "${tests[@]}" \
     "${PYTEST_ARGS[@]}") || status=1
 done
+# CI's sanitized Python suites run on Debian's platform only: the binding is
+# the same on both, and the time is the sanitized build's and the suites'.
+if [[ ${CI:-} == true && -n $SANITIZE_PLATFORM ]]; then
+  [[ $SANITIZE_PLATFORM == all ]] && SANITIZE_PLATFORM=debian
+  echo "[test] [ci] sanitizers (scripts/sanitize.sh --platform $SANITIZE_PLATFORM)"
+  bash "$ROOT/scripts/sanitize.sh" --platform "$SANITIZE_PLATFORM" || status=1
+  echo "[test] [ci] fuzzing (scripts/fuzz.sh 60: 20 s per harness)"
+  bash "$ROOT/scripts/fuzz.sh" 60 || status=1
+fi
 exit $status
