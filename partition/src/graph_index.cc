@@ -171,7 +171,11 @@ GraphIndex::GraphIndex(const onnx::GraphProto& graph) : graph_(graph) {
   declare(output_ids, graph.output());
   declare(info_ids, graph.value_info());
 
-  for (const auto& [id, node] : produced) {
+  for (const auto& entry : produced) {
+    // Plain locals: C++17 lambdas cannot capture structured bindings (clang
+    // rejects it; the fuzz build uses clang).
+    const auto id = entry.first;
+    const auto node = entry.second;
     const auto output = [&] { return std::string(ids_.Name(id)); };
     if (producer_[id] != kNone) {
       throw MalformedModelError(
