@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 
+from .log_levels import raised_level
 from .onnx_schema import MARK_DOMAIN, MARK_DOMAIN_VERSION
 from .symbolic import marks_export_hook
 
@@ -28,6 +29,10 @@ EXPORTERS = ("torchscript", "dynamo")
 # The torch.export-based exporter writes opset 18 at least; asking for less
 # makes it run ONNX's version converter, which fails on many models.
 DYNAMO_MIN_OPSET = 18
+# The dynamo exporter warns through this logger on every export that optional
+# torchvision ops are not registered, which says nothing about the user's
+# model; it is quieted below ERROR while exporting.
+_REGISTRATION_LOGGER = "torch.onnx._internal.exporter._registration"
 # Models above this size are saved with their weights in a data file.
 EXTERNAL_DATA_THRESHOLD = (1 << 31) - (256 << 20)
 
@@ -125,27 +130,13 @@ def export(model: Any, args: Union[torch.Tensor, Sequence[Any]],
                 LOG.info("the dynamo exporter writes opset %d, not the %d asked for",
                          opset, opset_version)
             with contextlib.redirect_stdout(io.StringIO()) as progress, \
-                    _quiet_logger("torch.onnx._internal.exporter._registration"):
+                    raised_level(logging.getLogger(_REGISTRATION_LOGGER), logging.ERROR):
                 program = torch.onnx.export(model, args, opset_version=opset,
                                             dynamo=True, external_data=False,
                                             **common)
             LOG.debug("torch.onnx.export(dynamo=True):\n%s", progress.getvalue())
             _save_program(program, f)
     return {"exporter": exporter, "opset_version": opset}
-
-
-@contextlib.contextmanager
-def _quiet_logger(name: str):
-    """Silences a torch logger below ERROR for the duration: the dynamo
-    exporter warns on every export that optional torchvision ops are not
-    registered, which says nothing about the user's model."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _export_parameters() -> List[str]:

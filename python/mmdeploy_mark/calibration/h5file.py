@@ -30,9 +30,9 @@ def require_h5py():
     try:
         import h5py
     except ImportError as e:
-        from ..preprocess import MissingDependencyError as EnvironmentError_
+        from ..preprocess import MissingDependencyError
 
-        raise EnvironmentError_(
+        raise MissingDependencyError(
             f"calibration data is written with h5py, which this Python cannot import "
             f"({e}); install it: apt-get install python3-h5py (Debian's Python) or "
             f"pip install h5py") from e

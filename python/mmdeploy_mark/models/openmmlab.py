@@ -9,15 +9,16 @@ codebase's own tools build it, and its image input follows the config's
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import logging
-from typing import Any, Callable, Iterator, Mapping, Optional
+import sys
+from typing import Any, Callable, Mapping, Optional
 
 import torch
 from torch import nn
 
 from ..config import Config
+from ..log_levels import raised_level
 from ..preprocess import ImagePreprocess, MissingDependencyError
 
 __all__ = ["MissingCodebaseError", "build_openmmlab_model", "image_preprocess",
@@ -65,25 +66,16 @@ def _require(scope: str, cfg: Mapping[str, Any]) -> None:
         raise MissingCodebaseError(
             f"{_where(cfg)} is an OpenMMLab config (default_scope={scope!r}, "
             f"model.type={model_type!r}); building it needs {', '.join(missing)}, which "
-            f"this Python ({_python()}) does not have: install {hint}")
-
-
-def _python() -> str:
-    import sys
-
-    return sys.executable
+            f"this Python ({sys.executable}) does not have: install {hint}")
 
 
 def _without_pretrained(value: Any) -> Any:
-    """The config with every ``init_cfg`` that loads pretrained weights
-    removed (they name URLs: nothing is downloaded for random weights)."""
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if key == "init_cfg" and _loads_pretrained(item):
-                continue
-            out[key] = _without_pretrained(item)
-        return type(value)(out) if not isinstance(value, dict) else out
+    """A copy of a plain config (dicts and lists) without the ``init_cfg``s
+    that load pretrained weights (they name URLs: nothing is downloaded for
+    random weights)."""
+    if isinstance(value, dict):
+        return {key: _without_pretrained(item) for key, item in value.items()
+                if not (key == "init_cfg" and _loads_pretrained(item))}
     if isinstance(value, (list, tuple)):
         return type(value)(_without_pretrained(v) for v in value)
     return value
@@ -110,6 +102,7 @@ def build_openmmlab_model(cfg: Config, scope: str, init_weights: bool = True) ->
     """
     _require(scope, cfg)
     from mmengine.config import Config as MMEngineConfig, ConfigDict
+    from mmengine.logging import MMLogger
     from mmengine.registry import DefaultScope, MODELS
 
     # mmengine's own reading of the file: its semantics are the reference
@@ -126,7 +119,8 @@ def build_openmmlab_model(cfg: Config, scope: str, init_weights: bool = True) ->
             # ConfigDict again: the codebase reads its settings as attributes.
             model = MODELS.build(ConfigDict(_without_pretrained(mm_cfg.model.to_dict())))
             if init_weights and hasattr(model, "init_weights"):
-                with _quiet_mmengine():
+                # mmengine logs one INFO line per parameter while initializing.
+                with raised_level(MMLogger.get_current_instance(), logging.WARNING):
                     model.init_weights()
         except (KeyError, TypeError, ValueError, AssertionError) as e:
             raise ValueError(f"{_where(cfg)}: building model {mm_cfg.model.get('type')!r} "
@@ -135,21 +129,6 @@ def build_openmmlab_model(cfg: Config, scope: str, init_weights: bool = True) ->
         raise TypeError(f"{_where(cfg)}: the registry built a {type(model).__name__}, not a "
                         f"torch.nn.Module")
     return model
-
-
-@contextlib.contextmanager
-def _quiet_mmengine() -> Iterator[None]:
-    """mmengine logs one INFO line per parameter while initializing; the
-    run's own log says what matters."""
-    from mmengine.logging import MMLogger
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def image_preprocess(cfg: Mapping[str, Any]) -> ImagePreprocess:
